@@ -1,0 +1,256 @@
+"""The legacy side of the gateway: a WSGI app served from ASGI, built on a2wsgi.
+
+a2wsgi gives the environ (`build_environ`) and the streaming request body (`Body`).
+What it lacks, added here:
+
+- one worker-thread hop per request: the body is read before the WSGI call, and the
+  response is collected in the thread; when the app's whole body is there at once (the
+  first chunk matches Content-Length, or there is no more), it is answered with one
+  `http.response.start` and one `http.response.body`. A streamed body still streams,
+  one thread hop per chunk;
+- request bodies of any framing (Content-Length, chunked, `Expect: 100-continue`) reach
+  the app whole: bodies up to `buffer_limit` are read at once, larger ones stream in
+  through a2wsgi's `Body`; `wsgi.input_terminated` tells werkzeug the stream ends;
+- several Cookie headers joined with "; " (a2wsgi joins every header with ",");
+- a thread pool of a configured size, shut down by `close()`;
+- an app that raises before it answers gives a plain 500, logged, and the bridge
+  serves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import io
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from a2wsgi.wsgi import Body, build_environ
+
+logger = logging.getLogger("routeshift.bridge")
+
+Message = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[Message], Any]
+Headers = list[tuple[bytes, bytes]]
+
+_END = object()
+_ERROR_BODY = b"Internal Server Error"
+
+
+class _WSGICall:
+    """One call of a WSGI app; runs in the worker threads, one step at a time."""
+
+    __slots__ = ("app", "environ", "status", "headers", "written", "iterable", "iterator",
+                 "headers_sent")
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> None:
+        self.app = app
+        self.environ = environ
+        self.status = 0
+        self.headers: Headers = []
+        self.written: list[bytes] = []
+        self.iterable: Iterable[bytes] | None = None
+        self.iterator: Iterator[bytes] | None = None
+        self.headers_sent = False
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
+        if exc_info is not None and self.headers_sent:
+            raise exc_info[1].with_traceback(exc_info[2])
+        self.status = int(status[:3])
+        self.headers = [
+            (name.strip().lower().encode("latin-1"), value.strip().encode("latin-1"))
+            for name, value in headers
+        ]
+        return self.written.append
+
+    def begin(self) -> tuple[list[bytes], bool]:
+        """Call the app and take its first chunk: (chunks so far, whole body there?)."""
+        self.iterable = self.app(self.environ, self.start_response)
+        try:
+            self.iterator = iter(self.iterable)
+            first = next(self.iterator, _END)
+        except BaseException:
+            self.close()
+            raise
+        if not self.status:
+            self.close()
+            raise RuntimeError("the WSGI app returned without calling start_response")
+        chunks = self.written
+        self.written = []
+        if first is not _END:
+            chunks.append(first)  # type: ignore[arg-type]
+        if first is _END or self._complete(chunks):
+            self.close()
+            return chunks, True
+        return chunks, False
+
+    def _complete(self, chunks: list[bytes]) -> bool:
+        for name, value in self.headers:
+            if name == b"content-length":
+                try:
+                    return sum(map(len, chunks)) >= int(value)
+                except ValueError:
+                    return False
+        return False
+
+    def next_chunk(self) -> bytes | object:
+        """The next piece of a streamed body (what write() was given first), or _END."""
+        assert self.iterator is not None
+        if self.written:
+            chunk = b"".join(self.written)
+            self.written = []
+            return chunk
+        return next(self.iterator, _END)
+
+    def close(self) -> None:
+        iterable, self.iterable = self.iterable, None
+        close = getattr(iterable, "close", None)
+        if close is not None:
+            close()
+
+
+class LegacyBridge:
+    """ASGI app that serves a WSGI app through a thread pool of `threads` threads."""
+
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        *,
+        threads: int = 64,
+        buffer_limit: int = 1024 * 1024,
+        served_by: bytes = b"legacy",
+    ) -> None:
+        self.app = app
+        self.threads = threads
+        self.buffer_limit = buffer_limit
+        self.served_by = (b"x-served-by", served_by)
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="routeshift")
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+
+    @property
+    def busy(self) -> int:
+        """Worker threads running the app now."""
+        return self._busy
+
+    def close(self) -> None:
+        """Wait for the calls under way, then stop the worker threads."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        await self.serve(scope, receive, send)
+
+    async def serve(
+        self, scope: Message, receive: Receive, send: Send, extra_allow: frozenset[str] = frozenset()
+    ) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1000})
+            return
+        loop = asyncio.get_running_loop()
+        environ = await self._environ(scope, receive, loop)
+        if environ is None:
+            return
+        call = _WSGICall(self.app, environ)
+        context = contextvars.copy_context()
+        try:
+            chunks, complete = await loop.run_in_executor(
+                self.executor, self._run, context, call.begin
+            )
+        except Exception:
+            logger.exception("the legacy app raised on %s %s", scope["method"], scope["path"])
+            await self._error(send)
+            return
+        headers = call.headers
+        headers.append(self.served_by)
+        if extra_allow:
+            _merge_allow(headers, extra_allow)
+        call.headers_sent = True
+        await send({"type": "http.response.start", "status": call.status, "headers": headers})
+        if complete:
+            await send({"type": "http.response.body", "body": b"".join(chunks)})
+            return
+        try:
+            for chunk in chunks:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            while True:
+                chunk = await loop.run_in_executor(
+                    self.executor, self._run, context, call.next_chunk
+                )
+                if chunk is _END:
+                    break
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await loop.run_in_executor(self.executor, self._run, context, call.close)
+
+    def _run(self, context: contextvars.Context, step: Callable[[], Any]) -> Any:
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            return context.run(step)
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
+
+    async def _environ(
+        self, scope: Message, receive: Receive, loop: asyncio.AbstractEventLoop
+    ) -> dict[str, Any] | None:
+        """The WSGI environ of this request, or None when the client went away."""
+        body = bytearray()
+        more = True
+        while more and len(body) <= self.buffer_limit:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        stream: Any
+        if more:
+            stream = Body(loop, receive)
+            stream.buffer.extend(body)
+        else:
+            stream = io.BytesIO(bytes(body))
+        environ: dict[str, Any] = build_environ(scope, stream)  # type: ignore[arg-type]
+        environ["wsgi.input_terminated"] = True
+        environ["wsgi.errors"] = sys.stderr
+        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+        query = scope.get("query_string", b"")
+        raw_uri = raw_path + (b"?" + query if query else b"")
+        environ["RAW_URI"] = environ["REQUEST_URI"] = raw_uri.decode("latin-1")
+        cookies = [value for name, value in scope["headers"] if name == b"cookie"]
+        if len(cookies) > 1:
+            environ["HTTP_COOKIE"] = "; ".join(c.decode("latin-1") for c in cookies)
+        return environ
+
+    async def _error(self, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(_ERROR_BODY)).encode()),
+                    self.served_by,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _ERROR_BODY})
+
+
+def _merge_allow(headers: Headers, extra: frozenset[str]) -> None:
+    for index, (name, value) in enumerate(headers):
+        if name == b"allow":
+            have = [m.strip() for m in value.decode("latin-1").split(",") if m.strip()]
+            merged = have + sorted(m for m in extra if m not in have)
+            headers[index] = (b"allow", ", ".join(merged).encode("latin-1"))
+            return

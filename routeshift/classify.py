@@ -1,0 +1,200 @@
+"""The per-request decision: which side serves this request. Pure: no I/O.
+
+The legacy app's own werkzeug Map says which route a request is, so that a route's
+owner never changes because Starlette and werkzeug parse a path differently; the
+registry then says who serves that route. Order (design, "Request path order"):
+
+1. the modern app's docs paths (/docs, /redoc, /openapi.json as the app sets them);
+2. the legacy Map: a match gives the entry, its state gives the side;
+3. no legacy match: modern-only routes (routes that are not a port of a legacy rule);
+4. else the legacy app (its 404, its 405, its redirects).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.routing import Match
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, MapAdapter, RequestRedirect
+
+from routeshift.discovery import LegacyRoute
+from routeshift.registry import Registry, State
+
+UNMATCHED = "unmatched"
+MODERN_ONLY = "modern-only"
+
+
+class Side(enum.StrEnum):
+    LEGACY = "legacy"
+    MODERN = "modern"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Who serves a request, and as which route.
+
+    `endpoint` is the Flask endpoint, or `modern-only` / `unmatched`. `head_as_get`:
+    the modern side serves this HEAD as a GET whose body is dropped (FastAPI routes
+    answer HEAD with 405). `extra_allow`: methods the modern app serves on this path
+    that the legacy app's Allow header does not know.
+    """
+
+    side: Side
+    endpoint: str
+    rule: str | None = None
+    head_as_get: bool = False
+    extra_allow: frozenset[str] = field(default=frozenset())
+
+    def __repr__(self) -> str:
+        return f"Decision({self.side.value}, {self.endpoint!r})"
+
+
+LEGACY_UNMATCHED = Decision(Side.LEGACY, UNMATCHED)
+MODERN_ONLY_DECISION = Decision(Side.MODERN, MODERN_ONLY)
+
+RouteKey = tuple[str, str, str]  # (endpoint, rule, method)
+
+
+def build_table(
+    registry: Registry,
+    legacy: Sequence[LegacyRoute],
+    modern_handlers: frozenset[tuple[str, str]],
+    *,
+    force_legacy: bool = False,
+) -> dict[RouteKey, Decision]:
+    """One Decision per (endpoint, rule, method) of the legacy app.
+
+    Routes the registry does not list are legacy. HEAD follows GET's owner.
+    """
+    states: dict[RouteKey, tuple[State, str | None]] = {}
+    for entry in registry.routes:
+        if entry.retired:
+            continue
+        for method in entry.methods:
+            states[(entry.endpoint, entry.rule, method)] = (entry.state, entry.modern_path)
+    table: dict[RouteKey, Decision] = {}
+    for route in legacy:
+        legacy_decision = Decision(Side.LEGACY, route.endpoint, route.rule)
+        for method in route.methods:
+            state, modern_path = states.get(
+                (route.endpoint, route.rule, method), (State.LEGACY, None)
+            )
+            key = (route.endpoint, route.rule, method)
+            if state is State.MODERN and not force_legacy:
+                path = modern_path or route.fastapi_path
+                table[key] = Decision(Side.MODERN, route.endpoint, route.rule)
+                if method == "GET":
+                    head_as_get = (path, "HEAD") not in modern_handlers
+                    table[(route.endpoint, route.rule, "HEAD")] = Decision(
+                        Side.MODERN, route.endpoint, route.rule, head_as_get=head_as_get
+                    )
+            else:
+                table[key] = legacy_decision
+    return table
+
+
+def ported_paths(
+    registry: Registry, legacy: Iterable[LegacyRoute]
+) -> frozenset[tuple[str, str]]:
+    """(FastAPI path, method) pairs that stand for a legacy rule, whatever their state."""
+    pairs = set()
+    for route in legacy:
+        path = route.fastapi_path
+        if path is not None:
+            pairs.update((path, method) for method in route.methods)
+            if "GET" in route.methods:
+                pairs.add((path, "HEAD"))
+    for entry in registry.routes:
+        if entry.modern_path:
+            pairs.update((entry.modern_path, method) for method in entry.methods)
+    return frozenset(pairs)
+
+
+class Classifier:
+    """Decides the side of each request from the legacy Map, the table and modern routes."""
+
+    def __init__(
+        self,
+        url_map: Map,
+        table: Mapping[RouteKey, Decision],
+        modern_routes: Sequence[Any],
+        ported: frozenset[tuple[str, str]],
+        docs_paths: frozenset[str] = frozenset(),
+    ) -> None:
+        self.url_map = url_map
+        self.table = table
+        self.modern_routes = tuple(modern_routes)
+        self.ported = ported
+        self.docs_paths = docs_paths
+        per_host = url_map.host_matching or any(r.subdomain for r in url_map.iter_rules())
+        self._adapter: MapAdapter | None = None if per_host else url_map.bind("localhost")
+
+    def classify(self, scope: Mapping[str, Any]) -> Decision:
+        path = scope["path"]
+        root_path = scope.get("root_path", "")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :]
+        if path in self.docs_paths:
+            return MODERN_ONLY_DECISION
+        method = scope["method"]
+        adapter = self._adapter or self._bind(scope)
+        try:
+            rule, _ = adapter.match(path, method, return_rule=True)
+        except RequestRedirect:
+            return LEGACY_UNMATCHED
+        except MethodNotAllowed:
+            return self._modern_only(scope, method) or self._with_allow(scope)
+        except NotFound:
+            return self._modern_only(scope, method) or LEGACY_UNMATCHED
+        key = (rule.endpoint, rule.rule, method)
+        decision = self.table.get(key)
+        if decision is None:
+            # OPTIONS, or a method the table was not built for: the legacy app answers it.
+            decision = Decision(Side.LEGACY, rule.endpoint, rule.rule)
+        if method == "OPTIONS" and decision.side is Side.LEGACY:
+            return self._with_allow(scope, decision)
+        return decision
+
+    def _bind(self, scope: Mapping[str, Any]) -> MapAdapter:
+        host = "localhost"
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                host = value.decode("latin-1")
+                break
+        return self.url_map.bind(host, url_scheme=scope.get("scheme", "http"))
+
+    def _modern_only(self, scope: Mapping[str, Any], method: str) -> Decision | None:
+        """A modern route that matches and is not a port of a legacy rule."""
+        for route in self.modern_routes:
+            match, _ = route.matches(scope)
+            if match is not Match.FULL:
+                continue
+            path = getattr(route, "path", None)
+            if path is not None and (path, method) in self.ported:
+                continue
+            return MODERN_ONLY_DECISION
+        return None
+
+    def _with_allow(
+        self, scope: Mapping[str, Any], decision: Decision = LEGACY_UNMATCHED
+    ) -> Decision:
+        """Add the methods modern-only routes serve on this path to the legacy Allow."""
+        extra: set[str] = set()
+        for route in self.modern_routes:
+            methods = getattr(route, "methods", None)
+            path = getattr(route, "path", None)
+            if not methods or path is None:
+                continue
+            match, _ = route.matches(scope)
+            if match is Match.NONE:
+                continue
+            extra.update(m for m in methods if (path, m) not in self.ported)
+        if not extra:
+            return decision
+        return Decision(
+            decision.side, decision.endpoint, decision.rule, extra_allow=frozenset(extra)
+        )

@@ -1,0 +1,131 @@
+"""What routes the apps have: the legacy app's url_map and the modern app's routes.
+
+Uses only public APIs: `url_map.iter_rules()`, `Rule.rule`, `.endpoint`, `.methods`,
+`.arguments` on the Flask side; `app.routes` with `.path` and `.methods` on the
+Starlette/FastAPI side.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+#: Methods that every Flask rule answers on its own and that are never ported alone.
+IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
+
+# werkzeug's rule syntax: <converter(arguments):name> or <name>
+_VARIABLE = re.compile(
+    r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?"
+    r"(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>"
+)
+# converters whose FastAPI form is a plain {name}; `path` becomes {name:path}
+_PLAIN_CONVERTERS = frozenset({"default", "string", "int", "float"})
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyRoute:
+    """One rule of the legacy app: an endpoint at a rule with its own methods."""
+
+    endpoint: str
+    rule: str
+    methods: frozenset[str]
+    arguments: tuple[str, ...]
+
+    @property
+    def blueprint(self) -> str:
+        """The blueprint part of the endpoint ('' for the app's own views)."""
+        return self.endpoint.rpartition(".")[0]
+
+    @property
+    def is_static(self) -> bool:
+        return self.endpoint == "static" or self.endpoint.endswith(".static")
+
+    @property
+    def fastapi_path(self) -> str | None:
+        """The rule in FastAPI's syntax, or None when a converter has no translation."""
+        return to_fastapi_path(self.rule)
+
+    def __repr__(self) -> str:
+        methods = ",".join(sorted(self.methods))
+        return f"LegacyRoute({self.endpoint!r}, {self.rule!r}, [{methods}])"
+
+
+@dataclass(frozen=True, slots=True)
+class ModernRoute:
+    """One HTTP route of the modern app."""
+
+    path: str
+    methods: frozenset[str]
+    name: str
+
+    def __repr__(self) -> str:
+        return f"ModernRoute({self.path!r}, [{','.join(sorted(self.methods))}])"
+
+
+def to_fastapi_path(rule: str) -> str | None:
+    """Translate a werkzeug rule to a FastAPI path.
+
+    `<int:x>`, `<float:x>`, `<string:x>` and `<x>` become `{x}`; `<path:x>` becomes
+    `{x:path}`. Any other converter (any, uuid, custom) returns None: such a route
+    names its FastAPI path with `modern_path` in the registry.
+    """
+    untranslatable = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal untranslatable
+        converter = match.group("converter") or "default"
+        name = match.group("name")
+        if converter == "path":
+            return "{" + name + ":path}"
+        if converter not in _PLAIN_CONVERTERS:
+            untranslatable = True
+        return "{" + name + "}"
+
+    path = _VARIABLE.sub(replace, rule)
+    return None if untranslatable else path
+
+
+def legacy_routes(flask_app: Any) -> tuple[LegacyRoute, ...]:
+    """Every rule of a Flask app, in the url_map's order, static included."""
+    routes = []
+    for rule in flask_app.url_map.iter_rules():
+        methods = frozenset(rule.methods or ()) - IMPLICIT_METHODS
+        routes.append(
+            LegacyRoute(
+                endpoint=rule.endpoint,
+                rule=rule.rule,
+                methods=methods,
+                arguments=tuple(sorted(rule.arguments)),
+            )
+        )
+    return tuple(routes)
+
+
+def modern_routes(asgi_app: Any) -> tuple[ModernRoute, ...]:
+    """The HTTP routes (path and methods) of a Starlette or FastAPI app, in order.
+
+    Mounts and websocket routes have no methods and are left out: they are not ports
+    of a Flask rule. An app with no `routes` attribute (a bare ASGI callable) has none
+    that routeshift can see.
+    """
+    found = []
+    for route in getattr(asgi_app, "routes", ()):
+        methods = getattr(route, "methods", None)
+        path = getattr(route, "path", None)
+        if not methods or not isinstance(path, str):
+            continue
+        found.append(
+            ModernRoute(path=path, methods=frozenset(methods), name=getattr(route, "name", ""))
+        )
+    return tuple(found)
+
+
+def handler_index(routes: Iterable[ModernRoute]) -> frozenset[tuple[str, str]]:
+    """(path, method) pairs the modern app answers; HEAD counted where GET is."""
+    pairs = set()
+    for route in routes:
+        for method in route.methods:
+            pairs.add((route.path, method))
+    return frozenset(pairs)

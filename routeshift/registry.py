@@ -1,0 +1,419 @@
+"""The registry, migration_status.yaml: which legacy route is in which state.
+
+Loading goes through PyYAML's C parser (with line marks kept from the node tree) and
+Pydantic models with extra="forbid", so a typo is an error at its file:line, never a key
+silently ignored. `check_routes` then holds the registry against the apps themselves.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from routeshift.discovery import LegacyRoute, ModernRoute, handler_index
+from routeshift.errors import Problem, RegistryError, did_you_mean
+
+DEFAULT_PATH = "migration_status.yaml"
+ENV_PATH = "MIGRATION_STATUS"
+ENV_PATH_ALIAS = "ROUTESHIFT_REGISTRY"
+
+HTTP_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+
+Loc = tuple[str | int, ...]
+
+
+class State(enum.StrEnum):
+    """Where a route stands: legacy -> shadow -> canary -> modern, and back."""
+
+    LEGACY = "legacy"
+    SHADOW = "shadow"
+    CANARY = "canary"
+    MODERN = "modern"
+
+
+#: States the gateway can serve today; the others are refused with a message.
+SERVED_STATES = frozenset({State.LEGACY, State.MODERN})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Settings(_Strict):
+    store_url: str | None = None
+    bridge_threads: int = Field(64, ge=1, le=4096)
+    shadow_timeout_s: float = Field(2.0, gt=0)
+    shadow_max_in_flight: int = Field(32, ge=0)
+    shadow_body_limit: int = Field(1024 * 1024, ge=0)
+    retention_rows: int = Field(100_000, ge=0)
+    retention_days: float = Field(14, ge=0)
+    default_cohort: str = "client"
+    redact: tuple[str, ...] = ()
+    contracts_dir: str = "tests/contracts"
+    admin_prefix: str = "/_routeshift"
+    metrics_path: str = "/metrics"
+    force_legacy: bool = False
+
+
+class Accept(_Strict):
+    what: str
+    legacy: Any = None
+    modern: Any = None
+    why: str
+
+
+class Entry(_Strict):
+    endpoint: str = Field(min_length=1)
+    rule: str = Field(min_length=1)
+    methods: tuple[str, ...] = Field(min_length=1)
+    state: State
+    owner: str | None = None
+    notes: str | None = None
+    percent: float | None = Field(None, ge=0, le=100)
+    sample: float = Field(1.0, ge=0, le=1)
+    cohort: str | None = None
+    shadow_writes: bool = False
+    ignore: tuple[str, ...] = ()
+    accept: tuple[Accept, ...] = ()
+    normalise: tuple[str, ...] = ()
+    error_format: Literal["legacy", "fastapi"] = "legacy"
+    modern_path: str | None = None
+    retired: bool = False
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _upper_methods(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            return tuple(m.upper() if isinstance(m, str) else m for m in value)
+        return value
+
+    @field_validator("methods")
+    @classmethod
+    def _known_methods(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for method in value:
+            if method not in HTTP_METHODS:
+                hint = did_you_mean(method, HTTP_METHODS)
+                raise ValueError(f"{method!r} is not an HTTP method.{hint}")
+        return value
+
+    def __repr__(self) -> str:
+        return f"Entry({self.endpoint!r}, {self.rule!r}, {list(self.methods)}, {self.state.value})"
+
+
+class RegistryModel(_Strict):
+    legacy_app: str = Field(min_length=1)
+    modern_app: str = Field(min_length=1)
+    routes: tuple[Entry, ...] = ()
+    settings: Settings = Settings()
+
+
+_MODELS: dict[str, type[BaseModel]] = {"": RegistryModel, "settings": Settings}
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """A loaded registry: the validated model, where it came from, and its line marks."""
+
+    path: Path
+    model: RegistryModel
+    marks: Mapping[Loc, int] = field(repr=False, default_factory=dict)
+
+    @property
+    def routes(self) -> tuple[Entry, ...]:
+        return self.model.routes
+
+    @property
+    def settings(self) -> Settings:
+        return self.model.settings
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def line(self, loc: Loc) -> int:
+        """The line of `loc` (e.g. ("routes", 3, "state")), or of its nearest parent."""
+        while loc:
+            if loc in self.marks:
+                return self.marks[loc]
+            loc = loc[:-1]
+        return self.marks.get((), 1)
+
+    def problem(self, loc: Loc, message: str) -> Problem:
+        return Problem(str(self.path), self.line(loc), message)
+
+
+def registry_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--registry, else MIGRATION_STATUS (alias ROUTESHIFT_REGISTRY), else ./migration_status.yaml."""
+    chosen = explicit or os.environ.get(ENV_PATH) or os.environ.get(ENV_PATH_ALIAS) or DEFAULT_PATH
+    return Path(chosen)
+
+
+def load_registry(path: str | os.PathLike[str]) -> Registry:
+    """Read, parse and validate a registry file; raise RegistryError with every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RegistryError(
+            [
+                Problem(
+                    str(path),
+                    0,
+                    "no such file. Create it (routeshift sync writes one from the legacy app), "
+                    f"or point {ENV_PATH} at it.",
+                )
+            ]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RegistryError([Problem(str(path), 0, f"cannot read the file: {exc}")]) from exc
+    return parse_registry(text, path)
+
+
+def parse_registry(text: str, path: Path) -> Registry:
+    data, marks, problems = _parse_yaml(text, str(path))
+    if problems:
+        raise RegistryError(problems)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RegistryError(
+            [Problem(str(path), 1, "the registry must be a mapping with legacy_app, "
+                     "modern_app and routes.")]
+        )
+    try:
+        model = RegistryModel.model_validate(data)
+    except ValidationError as exc:
+        registry = Registry(path, RegistryModel.model_construct(), marks)
+        problems = sorted((_problem_from(registry, err) for err in exc.errors()), key=_by_line)
+        raise RegistryError(problems) from None
+    registry = Registry(path, model, marks)
+    problems = _check_states(registry)
+    if problems:
+        raise RegistryError(problems)
+    return registry
+
+
+def _by_line(problem: Problem) -> int:
+    return problem.line
+
+
+def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int], list[Problem]]:
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}, []
+        marks: dict[Loc, int] = {}
+        problems: list[Problem] = []
+        _index(node, (), marks, problems, file)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        return None, {}, [Problem(file, line, f"malformed YAML: {what}.")]
+    except yaml.YAMLError as exc:
+        return None, {}, [Problem(file, 0, f"malformed YAML: {exc}.")]
+    finally:
+        loader.dispose()
+    return data, marks, problems
+
+
+def _index(node: yaml.Node, loc: Loc, marks: dict[Loc, int], problems: list[Problem], file: str) -> None:
+    """Record the line of every value (and of every key, under loc + (key,)) in `marks`."""
+    marks.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(
+                    Problem(file, line, f"key {key!r} appears twice in one mapping (first at "
+                            f"line {seen[key]}); keep one.")
+                )
+            seen[key] = line
+            marks[loc + (key,)] = line
+            _index(value_node, loc + (key,), marks, problems, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            marks[loc + (index,)] = item.start_mark.line + 1
+            _index(item, loc + (index,), marks, problems, file)
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    if loc == ():
+        return RegistryModel
+    if loc == ("settings",):
+        return Settings
+    if len(loc) == 2 and loc[0] == "routes":
+        return Entry
+    if len(loc) == 4 and loc[0] == "routes" and loc[2] == "accept":
+        return Accept
+    return None
+
+
+def describe(loc: Loc) -> str:
+    """('routes', 3, 'state') -> 'routes[3].state'."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "the registry"
+
+
+def _problem_from(registry: Registry, error: Any) -> Problem:
+    loc: Loc = tuple(error["loc"])
+    kind = error["type"]
+    parent = loc[:-1]
+    where = describe(loc)
+    model = _model_at(parent)
+    if kind == "extra_forbidden" and model is not None:
+        name = str(loc[-1])
+        allowed = ", ".join(model.model_fields)
+        message = (
+            f"{describe(parent)}: unknown key {name!r}.{did_you_mean(name, model.model_fields)} "
+            f"Allowed keys: {allowed}."
+        )
+    elif kind == "missing":
+        message = f"{describe(parent)}: required key {str(loc[-1])!r} is missing."
+    elif kind == "enum" and loc[-1] == "state":
+        value = str(error.get("input"))
+        states = ", ".join(s.value for s in State)
+        message = (
+            f"{where}: unknown state {value!r}.{did_you_mean(value, [s.value for s in State])} "
+            f"Use one of {states}."
+        )
+    elif kind == "value_error":
+        message = f"{where}: {error['ctx']['error']}"
+    else:
+        message = f"{where}: {error['msg']} (got {error.get('input')!r})."
+    return registry.problem(loc, message)
+
+
+def _check_states(registry: Registry) -> list[Problem]:
+    problems = []
+    for index, entry in enumerate(registry.routes):
+        if entry.state not in SERVED_STATES:
+            problems.append(
+                registry.problem(
+                    ("routes", index, "state"),
+                    f"{describe(('routes', index))} ({entry.endpoint}): state "
+                    f"{entry.state.value!r} is not available in this version of routeshift; "
+                    "shadow and canary come with live verification. Use legacy or modern.",
+                )
+            )
+    return problems
+
+
+def check_routes(
+    registry: Registry,
+    legacy: Sequence[LegacyRoute],
+    modern: Sequence[ModernRoute],
+) -> list[Problem]:
+    """Hold the registry against the apps: endpoints, rules, methods and modern handlers."""
+    problems: list[Problem] = []
+    by_endpoint: dict[str, list[LegacyRoute]] = {}
+    for route in legacy:
+        by_endpoint.setdefault(route.endpoint, []).append(route)
+    handlers = handler_index(modern)
+    seen: dict[tuple[str, str, str], int] = {}
+    legacy_name = registry.model.legacy_app
+    for index, entry in enumerate(registry.routes):
+        here = ("routes", index)
+        label = f"{describe(here)} ({entry.endpoint})"
+        for method in entry.methods:
+            key = (entry.endpoint, entry.rule, method)
+            if key in seen:
+                problems.append(
+                    registry.problem(
+                        here + ("methods",),
+                        f"{label}: {method} {entry.rule} is listed twice (first at line "
+                        f"{seen[key]}). Keep one entry per (endpoint, rule, method).",
+                    )
+                )
+            else:
+                seen[key] = registry.line(here)
+        if entry.retired:
+            continue
+        rules = by_endpoint.get(entry.endpoint)
+        if rules is None:
+            problems.append(
+                registry.problem(
+                    here + ("endpoint",),
+                    f"{label}: endpoint {entry.endpoint!r} is not a route of {legacy_name}."
+                    f"{did_you_mean(entry.endpoint, by_endpoint)} If the view was removed on "
+                    "purpose, run `routeshift sync` to mark the entry retired.",
+                )
+            )
+            continue
+        match = next((r for r in rules if r.rule == entry.rule), None)
+        if match is None:
+            known = ", ".join(repr(r.rule) for r in rules)
+            problems.append(
+                registry.problem(
+                    here + ("rule",),
+                    f"{label}: {entry.endpoint} has no rule {entry.rule!r} in {legacy_name} "
+                    f"(its rules: {known}). The app changed: fix the rule, or run "
+                    "`routeshift sync`.",
+                )
+            )
+            continue
+        extra = [m for m in entry.methods if m not in match.methods]
+        if extra:
+            problems.append(
+                registry.problem(
+                    here + ("methods",),
+                    f"{label}: {entry.rule} does not serve {', '.join(extra)} in {legacy_name} "
+                    f"(it serves {', '.join(sorted(match.methods))}).",
+                )
+            )
+        if entry.state is State.LEGACY:
+            continue
+        problems.extend(_check_handler(registry, index, entry, match, handlers))
+    return problems
+
+
+def _check_handler(
+    registry: Registry,
+    index: int,
+    entry: Entry,
+    route: LegacyRoute,
+    handlers: frozenset[tuple[str, str]],
+) -> list[Problem]:
+    here = ("routes", index)
+    label = f"{describe(here)} ({entry.endpoint})"
+    path = entry.modern_path or route.fastapi_path
+    if path is None:
+        return [
+            registry.problem(
+                here + ("rule",),
+                f"{label}: rule {entry.rule!r} uses a converter FastAPI has no equivalent for; "
+                "set modern_path to the FastAPI path of its handler.",
+            )
+        ]
+    problems = []
+    for method in entry.methods:
+        if (path, method) in handlers:
+            continue
+        near = did_you_mean(path, sorted({p for p, m in handlers if m == method}))
+        problems.append(
+            registry.problem(
+                here + ("state",),
+                f"{label}: state is {entry.state.value} but {registry.model.modern_app} has no "
+                f"handler for {method} {path}.{near} Port the route first (routeshift scaffold "
+                f"{entry.endpoint}), set modern_path, or set the state back to legacy.",
+            )
+        )
+    return problems

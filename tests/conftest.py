@@ -1,0 +1,122 @@
+"""Shared fixtures: registries written to tmp_path, the shop apps, a live uvicorn."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+import yaml
+
+SHOP_ROUTES: list[dict[str, Any]] = [
+    {"endpoint": "items.item", "rule": "/items/<int:item_id>", "methods": ["GET"],
+     "state": "modern"},
+    {"endpoint": "items.item", "rule": "/items/<int:item_id>", "methods": ["POST"],
+     "state": "legacy"},
+    {"endpoint": "items.listing", "rule": "/items/", "methods": ["GET"], "state": "modern"},
+    {"endpoint": "price", "rule": "/prices/<float:amount>", "methods": ["GET"],
+     "state": "modern"},
+    {"endpoint": "file", "rule": "/files/<path:name>", "methods": ["GET"], "state": "modern"},
+    {"endpoint": "page", "rule": "/pages/<any(about, help):name>", "methods": ["GET"],
+     "state": "modern", "modern_path": "/pages/{name}"},
+    {"endpoint": "dirs", "rule": "/dirs/", "methods": ["GET"], "state": "modern"},
+    {"endpoint": "both", "rule": "/both", "methods": ["GET"], "state": "modern"},
+    {"endpoint": "both", "rule": "/both", "methods": ["DELETE"], "state": "legacy"},
+    {"endpoint": "boom", "rule": "/boom", "methods": ["GET"], "state": "legacy"},
+]
+
+
+def write_registry(
+    folder: Path,
+    routes: list[dict[str, Any]],
+    *,
+    legacy_app: str = "fixture_apps.flask_shop:app",
+    modern_app: str = "fixture_apps.fastapi_shop:app",
+    settings: dict[str, Any] | None = None,
+    name: str = "migration_status.yaml",
+) -> Path:
+    document: dict[str, Any] = {"legacy_app": legacy_app, "modern_app": modern_app,
+                                "routes": routes}
+    if settings:
+        document["settings"] = settings
+    path = folder / name
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def shop_registry(tmp_path: Path) -> Path:
+    return write_registry(tmp_path, [dict(r) for r in SHOP_ROUTES])
+
+
+@pytest.fixture
+def shop_apps() -> tuple[Any, Any]:
+    from fixture_apps import fastapi_shop, flask_shop
+
+    flask_shop.stream_gate.clear()
+    flask_shop.wait_gate.clear()
+    flask_shop.waiting.clear()
+    fastapi_shop.events.clear()
+    return flask_shop.create_app(), fastapi_shop.create_app()
+
+
+@pytest.fixture
+def shop_gateway(shop_registry: Path, shop_apps: tuple[Any, Any]) -> Any:
+    from routeshift.gateway import build_gateway
+
+    legacy, modern = shop_apps
+    gateway = build_gateway(shop_registry, legacy_app=legacy, modern_app=modern,
+                            force_legacy=False)
+    yield gateway
+    gateway.bridge.close()
+
+
+class LiveServer:
+    """uvicorn serving `app` on 127.0.0.1 in a thread of this process."""
+
+    def __init__(self, app: Any, **config: Any) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port: int = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config.setdefault("log_level", "warning")
+        self.server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **config))
+        self.thread = threading.Thread(target=self.server.run,
+                                       kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@pytest.fixture
+def live() -> Iterator[Callable[..., LiveServer]]:
+    """live(app, **uvicorn_config) starts a real uvicorn; stopped after the test."""
+    servers: list[LiveServer] = []
+
+    def start(app: Any, **config: Any) -> LiveServer:
+        server = LiveServer(app, **config)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        with contextlib.suppress(Exception):
+            server.stop()

@@ -45,8 +45,16 @@ _ERROR_BODY = b"Internal Server Error"
 class _WSGICall:
     """One call of a WSGI app; runs in the worker threads, one step at a time."""
 
-    __slots__ = ("app", "environ", "status", "headers", "written", "iterable", "iterator",
-                 "headers_sent")
+    __slots__ = (
+        "app",
+        "environ",
+        "status",
+        "headers",
+        "written",
+        "iterable",
+        "iterator",
+        "headers_sent",
+    )
 
     def __init__(self, app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> None:
         self.app = app
@@ -148,7 +156,11 @@ class LegacyBridge:
         await self.serve(scope, receive, send)
 
     async def serve(
-        self, scope: Message, receive: Receive, send: Send, extra_allow: frozenset[str] = frozenset()
+        self,
+        scope: Message,
+        receive: Receive,
+        send: Send,
+        extra_allow: frozenset[str] = frozenset(),
     ) -> None:
         if scope["type"] != "http":
             if scope["type"] == "websocket":
@@ -220,7 +232,7 @@ class LegacyBridge:
             stream.buffer.extend(body)
         else:
             stream = io.BytesIO(bytes(body))
-        environ: dict[str, Any] = build_environ(scope, stream)  # type: ignore[arg-type]
+        environ: dict[str, Any] = dict(build_environ(scope, stream))  # type: ignore[arg-type]
         environ["wsgi.input_terminated"] = True
         environ["wsgi.errors"] = sys.stderr
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")

@@ -97,11 +97,9 @@ def build_table(
     return table
 
 
-def ported_paths(
-    registry: Registry, legacy: Iterable[LegacyRoute]
-) -> frozenset[tuple[str, str]]:
+def ported_paths(registry: Registry, legacy: Iterable[LegacyRoute]) -> frozenset[tuple[str, str]]:
     """(FastAPI path, method) pairs that stand for a legacy rule, whatever their state."""
-    pairs = set()
+    pairs: set[tuple[str, str]] = set()
     for route in legacy:
         path = route.fastapi_path
         if path is not None:

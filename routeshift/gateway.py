@@ -144,8 +144,13 @@ class Gateway:
                 old, new = getattr(self.registry.model, key), getattr(registry.model, key)
                 if old != new:
                     raise RegistryError(
-                        [registry.problem((key,), f"{key} changed from {old!r} to {new!r}; "
-                                          "a change of app needs a restart of the gateway.")]
+                        [
+                            registry.problem(
+                                (key,),
+                                f"{key} changed from {old!r} to {new!r}; "
+                                "a change of app needs a restart of the gateway.",
+                            )
+                        ]
                     )
             check(registry, self.apps)
             classifier = self._classifier(registry)

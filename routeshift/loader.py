@@ -83,8 +83,7 @@ def _evaluate(module: Any, module_name: str, expression: str, what: str) -> Any:
             return factory(*args, **kwargs)
         except Exception as exc:
             raise AppImportError(
-                f"{what}: calling {module_name}:{expression} raised "
-                f"{type(exc).__name__}: {exc}"
+                f"{what}: calling {module_name}:{expression} raised {type(exc).__name__}: {exc}"
             ) from exc
     return _attribute(module, module_name, node, what)
 

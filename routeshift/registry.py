@@ -154,7 +154,7 @@ class Registry:
 
 
 def registry_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """--registry, else MIGRATION_STATUS (alias ROUTESHIFT_REGISTRY), else ./migration_status.yaml."""
+    """--registry, else MIGRATION_STATUS (or ROUTESHIFT_REGISTRY), else ./migration_status.yaml"""
     chosen = explicit or os.environ.get(ENV_PATH) or os.environ.get(ENV_PATH_ALIAS) or DEFAULT_PATH
     return Path(chosen)
 
@@ -188,13 +188,19 @@ def parse_registry(text: str, path: Path) -> Registry:
         data = {}
     if not isinstance(data, dict):
         raise RegistryError(
-            [Problem(str(path), 1, "the registry must be a mapping with legacy_app, "
-                     "modern_app and routes.")]
+            [
+                Problem(
+                    str(path),
+                    1,
+                    "the registry must be a mapping with legacy_app, modern_app and routes.",
+                )
+            ]
         )
     try:
         model = RegistryModel.model_validate(data)
     except ValidationError as exc:
-        registry = Registry(path, RegistryModel.model_construct(), marks)
+        unchecked = RegistryModel.model_construct(legacy_app="", modern_app="")
+        registry = Registry(path, unchecked, marks)
         problems = sorted((_problem_from(registry, err) for err in exc.errors()), key=_by_line)
         raise RegistryError(problems) from None
     registry = Registry(path, model, marks)
@@ -231,7 +237,9 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int], list[Problem
     return data, marks, problems
 
 
-def _index(node: yaml.Node, loc: Loc, marks: dict[Loc, int], problems: list[Problem], file: str) -> None:
+def _index(
+    node: yaml.Node, loc: Loc, marks: dict[Loc, int], problems: list[Problem], file: str
+) -> None:
     """Record the line of every value (and of every key, under loc + (key,)) in `marks`."""
     marks.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -241,8 +249,12 @@ def _index(node: yaml.Node, loc: Loc, marks: dict[Loc, int], problems: list[Prob
             line = key_node.start_mark.line + 1
             if key in seen:
                 problems.append(
-                    Problem(file, line, f"key {key!r} appears twice in one mapping (first at "
-                            f"line {seen[key]}); keep one.")
+                    Problem(
+                        file,
+                        line,
+                        f"key {key!r} appears twice in one mapping (first at "
+                        f"line {seen[key]}); keep one.",
+                    )
                 )
             seen[key] = line
             marks[loc + (key,)] = line

@@ -15,16 +15,28 @@ import uvicorn
 import yaml
 
 SHOP_ROUTES: list[dict[str, Any]] = [
-    {"endpoint": "items.item", "rule": "/items/<int:item_id>", "methods": ["GET"],
-     "state": "modern"},
-    {"endpoint": "items.item", "rule": "/items/<int:item_id>", "methods": ["POST"],
-     "state": "legacy"},
+    {
+        "endpoint": "items.item",
+        "rule": "/items/<int:item_id>",
+        "methods": ["GET"],
+        "state": "modern",
+    },
+    {
+        "endpoint": "items.item",
+        "rule": "/items/<int:item_id>",
+        "methods": ["POST"],
+        "state": "legacy",
+    },
     {"endpoint": "items.listing", "rule": "/items/", "methods": ["GET"], "state": "modern"},
-    {"endpoint": "price", "rule": "/prices/<float:amount>", "methods": ["GET"],
-     "state": "modern"},
+    {"endpoint": "price", "rule": "/prices/<float:amount>", "methods": ["GET"], "state": "modern"},
     {"endpoint": "file", "rule": "/files/<path:name>", "methods": ["GET"], "state": "modern"},
-    {"endpoint": "page", "rule": "/pages/<any(about, help):name>", "methods": ["GET"],
-     "state": "modern", "modern_path": "/pages/{name}"},
+    {
+        "endpoint": "page",
+        "rule": "/pages/<any(about, help):name>",
+        "methods": ["GET"],
+        "state": "modern",
+        "modern_path": "/pages/{name}",
+    },
     {"endpoint": "dirs", "rule": "/dirs/", "methods": ["GET"], "state": "modern"},
     {"endpoint": "both", "rule": "/both", "methods": ["GET"], "state": "modern"},
     {"endpoint": "both", "rule": "/both", "methods": ["DELETE"], "state": "legacy"},
@@ -41,8 +53,11 @@ def write_registry(
     settings: dict[str, Any] | None = None,
     name: str = "migration_status.yaml",
 ) -> Path:
-    document: dict[str, Any] = {"legacy_app": legacy_app, "modern_app": modern_app,
-                                "routes": routes}
+    document: dict[str, Any] = {
+        "legacy_app": legacy_app,
+        "modern_app": modern_app,
+        "routes": routes,
+    }
     if settings:
         document["settings"] = settings
     path = folder / name
@@ -71,8 +86,7 @@ def shop_gateway(shop_registry: Path, shop_apps: tuple[Any, Any]) -> Any:
     from routeshift.gateway import build_gateway
 
     legacy, modern = shop_apps
-    gateway = build_gateway(shop_registry, legacy_app=legacy, modern_app=modern,
-                            force_legacy=False)
+    gateway = build_gateway(shop_registry, legacy_app=legacy, modern_app=modern, force_legacy=False)
     yield gateway
     gateway.bridge.close()
 
@@ -88,8 +102,9 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         config.setdefault("log_level", "warning")
         self.server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **config))
-        self.thread = threading.Thread(target=self.server.run,
-                                       kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
 
     def start(self) -> None:
         self.thread.start()

@@ -58,6 +58,9 @@ MODERN_ONLY_DECISION = Decision(Side.MODERN, MODERN_ONLY)
 
 RouteKey = tuple[str, str, str]  # (endpoint, rule, method)
 
+#: Decisions remembered per (method, path); the cache is emptied when it is full.
+CACHE_SIZE = 8192
+
 
 def build_table(
     registry: Registry,
@@ -130,16 +133,31 @@ class Classifier:
         self.docs_paths = docs_paths
         per_host = url_map.host_matching or any(r.subdomain for r in url_map.iter_rules())
         self._adapter: MapAdapter | None = None if per_host else url_map.bind("localhost")
+        # (method, path) -> Decision; only where the answer does not depend on the host
+        self._cache: dict[tuple[str, str], Decision] = {}
 
     def classify(self, scope: Mapping[str, Any]) -> Decision:
         path = scope["path"]
         root_path = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
+        method = scope["method"]
+        if self._adapter is None:
+            return self._decide(scope, method, path, self._bind(scope))
+        key = (method, path)
+        decision = self._cache.get(key)
+        if decision is None:
+            decision = self._decide(scope, method, path, self._adapter)
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = decision
+        return decision
+
+    def _decide(
+        self, scope: Mapping[str, Any], method: str, path: str, adapter: MapAdapter
+    ) -> Decision:
         if path in self.docs_paths:
             return MODERN_ONLY_DECISION
-        method = scope["method"]
-        adapter = self._adapter or self._bind(scope)
         try:
             rule, _ = adapter.match(path, method, return_rule=True)
         except RequestRedirect:

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from routeshift.cli import main
+
+main()

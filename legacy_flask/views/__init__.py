@@ -1,0 +1,1 @@
+"""The app's blueprints, one module each."""

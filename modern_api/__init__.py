@@ -1,0 +1,50 @@
+"""The FastAPI port: `app` (built by `create_app()`), runnable alone with
+`uvicorn modern_api:app` or mounted behind the routeshift gateway.
+
+It shares legacy_flask's tables and DATABASE_URL. Ported routes answer as legacy does
+(see modern_api.compat); routes still in legacy state follow FastAPI's own conventions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+
+from legacy_flask.database import dispose_engines, get_engine
+from modern_api.compat import werkzeug_http_exception_handler
+from modern_api.routers import health, main, tasks, users
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Startup: create and seed the database; shutdown: close its connections."""
+    await asyncio.to_thread(get_engine, app.state.database_url)
+    app.state.started = True
+    app.state.stopped = False
+    try:
+        yield
+    finally:
+        dispose_engines()
+        app.state.started = False
+        app.state.stopped = True
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """Build the app; `database_url=None` reads DATABASE_URL on every request."""
+    app = FastAPI(title="routeshift example: modern API", version="1.0.0", lifespan=lifespan)
+    app.state.database_url = database_url
+    app.state.started = False
+    app.state.stopped = False
+    app.add_exception_handler(HTTPException, werkzeug_http_exception_handler)
+    app.include_router(users.router)
+    app.include_router(tasks.router)
+    app.include_router(main.router)
+    app.include_router(health.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,36 @@
+"""/tasks: the port of blueprint `tasks`."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, HTTPException
+
+from legacy_flask.models import Task, utcnow
+from modern_api.compat import FlaskJSONResponse
+from modern_api.deps import SessionDep
+from modern_api.schemas import CreateTaskRequest, TaskOut
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+
+@router.post("", response_model=TaskOut, response_class=FlaskJSONResponse, status_code=201)
+def create_task(body: CreateTaskRequest, session: SessionDep) -> TaskOut:
+    task = Task(
+        id=str(uuid.uuid4()),
+        command=body.command,
+        priority=body.priority,
+        status="queued",
+        created_at=utcnow(),
+    )
+    session.add(task)
+    session.commit()
+    return TaskOut.model_validate(task)
+
+
+@router.get("/{task_id}", response_model=TaskOut, response_class=FlaskJSONResponse)
+def get_task(task_id: str, session: SessionDep) -> TaskOut:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise HTTPException(404, detail=f"Task {task_id} not found")
+    return TaskOut.model_validate(task)

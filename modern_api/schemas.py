@@ -1,0 +1,97 @@
+"""Pydantic models of the ported routes' bodies, faithful to what legacy accepts and writes.
+
+Request models ignore unknown keys (legacy's hand-written validation does) and are strict
+about types (legacy checks `isinstance`, so "30" is not an age). Datetimes are written the
+way Flask's JSON provider writes them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    field_serializer,
+    field_validator,
+)
+
+from modern_api.compat import http_date
+
+Role = Literal["user", "admin", "moderator"]
+Priority = Literal["low", "normal", "high"]
+
+
+class FlaskDates(BaseModel):
+    """Base for responses: `created_at` as an RFC 822 GMT string, like `jsonify`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    created_at: datetime
+
+    @field_serializer("created_at")
+    def _rfc822(self, value: datetime) -> str:
+        return http_date(value)
+
+
+class UserOut(FlaskDates):
+    id: int
+    name: str
+    email: str
+    age: int | None
+    role: str
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    page: int
+    per_page: int
+    total: int
+
+
+class CreateUserRequest(BaseModel):
+    name: StrictStr
+    email: StrictStr
+    age: StrictInt | None = Field(default=None, ge=0, le=150)
+    role: Role = "user"
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must be a non-empty string")
+        return value.strip()
+
+    @field_validator("email")
+    @classmethod
+    def _email_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("email must be a non-empty string")
+        return value.strip().lower()
+
+
+class TaskOut(FlaskDates):
+    id: str
+    command: str
+    priority: str
+    status: str
+
+
+class CreateTaskRequest(BaseModel):
+    command: StrictStr
+    priority: Priority = "normal"
+
+    @field_validator("command")
+    @classmethod
+    def _command_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("command must be a non-empty string")
+        return value.strip()
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"

@@ -111,7 +111,7 @@ def modern_routes(asgi_app: Any) -> tuple[ModernRoute, ...]:
     that routeshift can see.
     """
     found = []
-    for route in getattr(asgi_app, "routes", ()):
+    for route in flat_routes(asgi_app):
         methods = getattr(route, "methods", None)
         path = getattr(route, "path", None)
         if not methods or not isinstance(path, str):
@@ -122,8 +122,22 @@ def modern_routes(asgi_app: Any) -> tuple[ModernRoute, ...]:
     return tuple(found)
 
 
+def flat_routes(asgi_app: Any) -> list[Any]:
+    """The app's routes in matching order, included routers opened up (prefixes applied).
+
+    Each has Starlette's `matches(scope)` and, for HTTP routes, `path` and `methods`.
+    """
+    routes = list(getattr(asgi_app, "routes", ()))
+    try:  # FastAPI >= 0.137 keeps each include_router as one opaque route in app.routes
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI copies every included route into app.routes
+        return routes
+    return list(iter_route_contexts(routes))
+
+
 def handler_index(routes: Iterable[ModernRoute]) -> frozenset[tuple[str, str]]:
-    """(path, method) pairs the modern app answers; HEAD counted where GET is."""
+    """(path, method) pairs the modern app answers; HEAD only where a route lists it
+    (Starlette's Route adds HEAD to GET, FastAPI's APIRoute does not)."""
     pairs = set()
     for route in routes:
         for method in route.methods:

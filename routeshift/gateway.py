@@ -23,6 +23,7 @@ from routeshift.classify import Classifier, Decision, Side, build_table, ported_
 from routeshift.discovery import (
     LegacyRoute,
     ModernRoute,
+    flat_routes,
     handler_index,
     legacy_routes,
     modern_routes,
@@ -127,7 +128,7 @@ class Gateway:
         return Classifier(
             self.apps.legacy.url_map,
             table,
-            getattr(modern, "routes", ()),
+            flat_routes(modern),
             ported_paths(registry, self.apps.legacy_routes),
             frozenset(p for p in docs if isinstance(p, str)),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 #: Lifespan events of every app created here, in order ("startup", "shutdown").
@@ -20,23 +20,26 @@ def create_app() -> FastAPI:
         events.append("shutdown")
 
     app = FastAPI(lifespan=lifespan)
+    items = APIRouter(prefix="/items")  # an included router, as real FastAPI apps have
 
-    @app.get("/items/{item_id}")
+    @items.get("/{item_id}")
     async def get_item(item_id: int) -> dict[str, object]:
         return {"side": "modern", "item_id": item_id, "method": "GET"}
 
-    @app.post("/items/{item_id}")
+    @items.post("/{item_id}")
     async def post_item(item_id: int) -> dict[str, object]:
         return {"side": "modern", "item_id": item_id, "method": "POST"}
 
-    @app.patch("/items/{item_id}")
+    @items.patch("/{item_id}")
     async def patch_item(item_id: int) -> dict[str, object]:
         """Modern-only: the legacy app has no PATCH on this rule."""
         return {"side": "modern", "item_id": item_id, "method": "PATCH"}
 
-    @app.get("/items/")
+    @items.get("/")
     async def listing() -> dict[str, object]:
         return {"side": "modern", "items": [1, 2]}
+
+    app.include_router(items)
 
     @app.get("/items")
     async def listing_no_slash() -> dict[str, object]:

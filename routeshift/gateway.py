@@ -258,12 +258,24 @@ def build_gateway(
 def app_from_environment() -> Gateway:
     """The gateway for `uvicorn gateway:app`: on a bad registry or app, log the message
     and exit with status 2 instead of a traceback."""
+    _log_to_stderr()
     try:
         return build_gateway()
     except RouteshiftError as exc:
-        logging.basicConfig()
         logger.critical("routeshift cannot start: %s", exc)
         raise SystemExit(2) from None
+
+
+def _log_to_stderr() -> None:
+    """Show routeshift's own messages (reloads, bad edits) beside uvicorn's, unless the
+    application configured logging for the "routeshift" logger itself."""
+    package_logger = logging.getLogger("routeshift")
+    if package_logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     [routeshift] %(message)s"))
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO)
 
 
 __all__ = ["Apps", "Gateway", "Problem", "app_from_environment", "build_gateway"]

@@ -90,8 +90,8 @@ class _WSGICall:
         if not self.status:
             self.close()
             raise RuntimeError("the WSGI app returned without calling start_response")
-        chunks = self.written
-        self.written = []
+        chunks = self.written[:]  # write() appends to self.written: keep the list
+        self.written.clear()
         if first is not _END:
             chunks.append(first)  # type: ignore[arg-type]
         if first is _END or self._complete(chunks):
@@ -109,13 +109,14 @@ class _WSGICall:
         return False
 
     def next_chunk(self) -> bytes | object:
-        """The next piece of a streamed body (what write() was given first), or _END."""
+        """The next piece of a streamed body (with what write() was given meanwhile), or _END."""
         assert self.iterator is not None
-        if self.written:
-            chunk = b"".join(self.written)
-            self.written = []
+        chunk = next(self.iterator, _END)
+        if not self.written:
             return chunk
-        return next(self.iterator, _END)
+        pending = b"".join(self.written)
+        self.written.clear()
+        return pending if chunk is _END else pending + chunk  # type: ignore[operator]
 
     def close(self) -> None:
         iterable, self.iterable = self.iterable, None
@@ -189,20 +190,46 @@ class LegacyBridge:
         if complete:
             await send({"type": "http.response.body", "body": b"".join(chunks)})
             return
+        # the request body was read whole: the next message can only be http.disconnect
+        body_read = isinstance(environ["wsgi.input"], io.BytesIO)
+        await self._stream(call, context, chunks, send, receive if body_read else None)
+
+    async def _stream(
+        self,
+        call: _WSGICall,
+        context: contextvars.Context,
+        chunks: list[bytes],
+        send: Send,
+        receive: Receive | None,
+    ) -> None:
+        """Send a streamed body chunk by chunk; stop early when the client goes away."""
+        loop = asyncio.get_running_loop()
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            # after a whole body, a server answers receive() only with http.disconnect;
+            # anything else (a test double, say) ends the watch rather than spin on it
+            assert receive is not None
+            if (await receive())["type"] == "http.disconnect":
+                gone.set()
+
+        watcher = asyncio.create_task(watch()) if receive is not None else None
         try:
             for chunk in chunks:
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            while True:
+            while not gone.is_set():
                 chunk = await loop.run_in_executor(
                     self.executor, self._run, context, call.next_chunk
                 )
                 if chunk is _END:
+                    await send({"type": "http.response.body", "body": b""})
                     break
-                if chunk:
+                if chunk and not gone.is_set():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
         finally:
+            if watcher is not None:
+                watcher.cancel()
             await loop.run_in_executor(self.executor, self._run, context, call.close)
 
     def _run(self, context: contextvars.Context, step: Callable[[], Any]) -> Any:

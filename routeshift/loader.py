@@ -41,7 +41,7 @@ def _import_module(module_name: str, what: str) -> Any:
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and module_name.startswith(exc.name):
+        if exc.name is not None and (module_name + ".").startswith(exc.name + "."):
             raise AppImportError(
                 f"{what}: cannot import module {module_name!r} ({exc}). Run from the project's "
                 "folder, put the registry beside the app, or install the app's package."
@@ -54,6 +54,8 @@ def _import_module(module_name: str, what: str) -> Any:
 def _raised_while_importing(module_name: str, what: str, exc: BaseException) -> str:
     last = traceback.extract_tb(exc.__traceback__)[-1:]
     where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
+    if isinstance(exc, SyntaxError) and exc.filename:  # raised by the compiler, not the app
+        where = f" at {exc.filename}:{exc.lineno}"
     return (
         f"{what}: importing {module_name!r} raised {type(exc).__name__}: {exc}{where}. "
         "Fix the app so that it imports on its own (python -c 'import "
@@ -72,8 +74,10 @@ def _evaluate(module: Any, module_name: str, expression: str, what: str) -> Any:
         factory = _attribute(module, module_name, node.func, what)
         try:
             args = [ast.literal_eval(arg) for arg in node.args]
+            if any(kw.arg is None for kw in node.keywords):
+                raise ValueError("**mapping is not a literal argument")
             kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg}
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise AppImportError(
                 f"{what}: the arguments of {expression!r} must be literals (strings, numbers)."
             ) from exc

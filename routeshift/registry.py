@@ -191,7 +191,7 @@ def parse_registry(text: str, path: Path) -> Registry:
             [
                 Problem(
                     str(path),
-                    1,
+                    marks.get((), 1),
                     "the registry must be a mapping with legacy_app, modern_app and routes.",
                 )
             ]
@@ -307,6 +307,9 @@ def _problem_from(registry: Registry, error: Any) -> Problem:
             f"{where}: unknown state {value!r}.{did_you_mean(value, [s.value for s in State])} "
             f"Use one of {states}."
         )
+    elif error.get("input") is None and kind.endswith("_type"):
+        example = " (`routes: []` for none)" if loc == ("routes",) else ""
+        message = f"{where}: has no value; give it one{example} or remove the key."
     elif kind == "value_error":
         message = f"{where}: {error['ctx']['error']}"
     else:

@@ -2,8 +2,10 @@
 
     RouteshiftError            anything the user supplied is wrong; the message says what,
     |                          where and what to do
-    +-- RegistryError          migration_status.yaml is invalid (one or more problems,
-    |                          each with file:line)
+    +-- FileError              a YAML file we read is invalid (one or more problems,
+    |   |                      each with file:line)
+    |   +-- RegistryError      migration_status.yaml
+    |   +-- CaseFileError      a contract case file
     +-- AppImportError         an app named in the registry cannot be imported
 
 `assert` is kept for routeshift's own invariants; everything a user supplies raises one
@@ -34,15 +36,29 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class RegistryError(RouteshiftError):
-    """The registry file is invalid; `problems` lists every problem found."""
+class FileError(RouteshiftError):
+    """A file is invalid; `problems` lists every problem found."""
+
+    what = "invalid file"
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        assert problems, "a RegistryError needs at least one problem"
+        assert problems, "a FileError needs at least one problem"
         self.problems = tuple(problems)
         count = len(self.problems)
-        head = "invalid registry" if count == 1 else f"invalid registry ({count} problems)"
+        head = self.what if count == 1 else f"{self.what} ({count} problems)"
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class RegistryError(FileError):
+    """The registry file is invalid."""
+
+    what = "invalid registry"
+
+
+class CaseFileError(FileError):
+    """A contract case file is invalid."""
+
+    what = "invalid case file"
 
 
 class AppImportError(RouteshiftError):

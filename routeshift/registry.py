@@ -14,11 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from routeshift.discovery import LegacyRoute, ModernRoute, handler_index
-from routeshift.errors import Problem, RegistryError, did_you_mean
+from routeshift.errors import FileError, Problem, RegistryError, did_you_mean
+from routeshift.yamlsource import (
+    Loc,
+    by_line,
+    describe,
+    line_of,
+    parse_yaml,
+    validation_message,
+)
 
 DEFAULT_PATH = "migration_status.yaml"
 ENV_PATH = "MIGRATION_STATUS"
@@ -27,8 +34,6 @@ ENV_PATH_ALIAS = "ROUTESHIFT_REGISTRY"
 HTTP_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 )
-
-Loc = tuple[str | int, ...]
 
 
 class State(enum.StrEnum):
@@ -143,11 +148,7 @@ class Registry:
 
     def line(self, loc: Loc) -> int:
         """The line of `loc` (e.g. ("routes", 3, "state")), or of its nearest parent."""
-        while loc:
-            if loc in self.marks:
-                return self.marks[loc]
-            loc = loc[:-1]
-        return self.marks.get((), 1)
+        return line_of(dict(self.marks), loc)
 
     def problem(self, loc: Loc, message: str) -> Problem:
         return Problem(str(self.path), self.line(loc), message)
@@ -181,9 +182,10 @@ def load_registry(path: str | os.PathLike[str]) -> Registry:
 
 
 def parse_registry(text: str, path: Path) -> Registry:
-    data, marks, problems = _parse_yaml(text, str(path))
-    if problems:
-        raise RegistryError(problems)
+    try:
+        data, marks = parse_yaml(text, str(path))
+    except FileError as exc:
+        raise RegistryError(exc.problems) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -201,68 +203,13 @@ def parse_registry(text: str, path: Path) -> Registry:
     except ValidationError as exc:
         unchecked = RegistryModel.model_construct(legacy_app="", modern_app="")
         registry = Registry(path, unchecked, marks)
-        problems = sorted((_problem_from(registry, err) for err in exc.errors()), key=_by_line)
+        problems = sorted((_problem_from(registry, err) for err in exc.errors()), key=by_line)
         raise RegistryError(problems) from None
     registry = Registry(path, model, marks)
     problems = _check_states(registry)
     if problems:
         raise RegistryError(problems)
     return registry
-
-
-def _by_line(problem: Problem) -> int:
-    return problem.line
-
-
-def _parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int], list[Problem]]:
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}, []
-        marks: dict[Loc, int] = {}
-        problems: list[Problem] = []
-        _index(node, (), marks, problems, file)
-        data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        what = " ".join(part for part in (exc.context, exc.problem) if part)
-        return None, {}, [Problem(file, line, f"malformed YAML: {what}.")]
-    except yaml.YAMLError as exc:
-        return None, {}, [Problem(file, 0, f"malformed YAML: {exc}.")]
-    finally:
-        loader.dispose()
-    return data, marks, problems
-
-
-def _index(
-    node: yaml.Node, loc: Loc, marks: dict[Loc, int], problems: list[Problem], file: str
-) -> None:
-    """Record the line of every value (and of every key, under loc + (key,)) in `marks`."""
-    marks.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        f"key {key!r} appears twice in one mapping (first at "
-                        f"line {seen[key]}); keep one.",
-                    )
-                )
-            seen[key] = line
-            marks[loc + (key,)] = line
-            _index(value_node, loc + (key,), marks, problems, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            marks[loc + (index,)] = item.start_mark.line + 1
-            _index(item, loc + (index,), marks, problems, file)
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
@@ -277,44 +224,14 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
     return None
 
 
-def describe(loc: Loc) -> str:
-    """('routes', 3, 'state') -> 'routes[3].state'."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text or "the registry"
-
-
 def _problem_from(registry: Registry, error: Any) -> Problem:
     loc: Loc = tuple(error["loc"])
-    kind = error["type"]
-    parent = loc[:-1]
-    where = describe(loc)
-    model = _model_at(parent)
-    if kind == "extra_forbidden" and model is not None:
-        name = str(loc[-1])
-        allowed = ", ".join(model.model_fields)
-        message = (
-            f"{describe(parent)}: unknown key {name!r}.{did_you_mean(name, model.model_fields)} "
-            f"Allowed keys: {allowed}."
-        )
-    elif kind == "missing":
-        message = f"{describe(parent)}: required key {str(loc[-1])!r} is missing."
-    elif kind == "enum" and loc[-1] == "state":
-        value = str(error.get("input"))
-        states = ", ".join(s.value for s in State)
-        message = (
-            f"{where}: unknown state {value!r}.{did_you_mean(value, [s.value for s in State])} "
-            f"Use one of {states}."
-        )
-    elif error.get("input") is None and kind.endswith("_type"):
+    if error.get("input") is None and error["type"].endswith("_type"):
         example = " (`routes: []` for none)" if loc == ("routes",) else ""
-        message = f"{where}: has no value; give it one{example} or remove the key."
-    elif kind == "value_error":
-        message = f"{where}: {error['ctx']['error']}"
-    else:
-        message = f"{where}: {error['msg']} (got {error.get('input')!r})."
-    return registry.problem(loc, message)
+        return registry.problem(
+            loc, f"{describe(loc)}: has no value; give it one{example} or remove the key."
+        )
+    return registry.problem(loc, validation_message(error, _model_at, "the registry"))
 
 
 def _check_states(registry: Registry) -> list[Problem]:

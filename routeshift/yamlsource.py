@@ -108,10 +108,8 @@ def validation_message(
     if kind == "extra_forbidden" and model is not None:
         name = str(loc[-1])
         allowed = ", ".join(model.model_fields)
-        return (
-            f"{describe(parent, root)}: unknown key {name!r}.{did_you_mean(name, model.model_fields)} "
-            f"Allowed keys: {allowed}."
-        )
+        hint = did_you_mean(name, model.model_fields)
+        return f"{describe(parent, root)}: unknown key {name!r}.{hint} Allowed keys: {allowed}."
     if kind == "missing":
         return f"{describe(parent, root)}: required key {str(loc[-1])!r} is missing."
     if kind in ("enum", "literal_error"):

@@ -1,0 +1,465 @@
+"""Compare a legacy and a modern response the way a client would notice a difference.
+
+Pure: no I/O. Bodies are compared parsed where they are JSON, so key order, white space,
+`ensure_ascii` escapes and a trailing newline do not count; everything a client can see
+does. Differences are named by where they are: `status`, `header:NAME`, `body` (a body
+that is not JSON on both sides) or an RFC 6901 JSON pointer into the body (`/created_at`,
+`/items/0/id`).
+
+Normalisers, each switchable per route (`normalise:` in the registry; `no-NAME` turns
+a default off):
+
+    json              parse JSON bodies before comparing (default on)
+    trailing_newline  one trailing newline of a text body does not count (default on)
+    ensure_ascii      \\uXXXX escapes in a text body equal the characters (default on)
+    dates             RFC 822 dates (Flask) equal ISO 8601 (FastAPI) for the same instant;
+                      an ISO date alone is its midnight UTC, as Flask renders a `date`
+                      (default off: a date that changes format is a change a client sees)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import enum
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from routeshift.errors import RouteshiftError, did_you_mean
+
+NORMALISERS = frozenset({"json", "trailing_newline", "ensure_ascii", "dates"})
+DEFAULT_NORMALISERS = frozenset({"json", "trailing_newline", "ensure_ascii"})
+
+#: Response headers compared by default. Never Date, Server, Content-Length (they differ
+#: by nature or follow from the body) nor X-Served-By.
+COMPARED_HEADERS = ("content-type", "location", "allow", "cache-control", "set-cookie")
+NEVER_COMPARED = frozenset({"date", "server", "content-length", "x-served-by"})
+
+ANY = "*"  # in a declared change: any value
+
+
+class Missing(enum.Enum):
+    """A value one side does not have (a key, a list item, a header)."""
+
+    MISSING = "(missing)"
+
+    def __repr__(self) -> str:
+        return "(missing)"
+
+
+MISSING = Missing.MISSING
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One side's response: status, headers (names lower-case, in order), body."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key == name]
+
+    @property
+    def content_type(self) -> str:
+        values = self.header("content-type")
+        return values[0] if values else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """`where` differs: the legacy value and the modern value."""
+
+    where: str
+    legacy: Any
+    modern: Any
+
+    def __str__(self) -> str:
+        return f"{self.where}: legacy {_show(self.legacy)} != modern {_show(self.modern)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A declared contract change: at `what`, legacy `legacy` may become modern `modern`."""
+
+    what: str
+    legacy: Any = ANY
+    modern: Any = ANY
+    why: str = ""
+
+    def __post_init__(self) -> None:
+        if self.what.startswith("body:"):
+            check_pointer(self.what[5:])
+        elif self.what not in ("status", "body") and not self.what.startswith("header:"):
+            hint = did_you_mean(self.what, ("status", "body"))
+            raise CompareError(
+                f"unknown change {self.what!r} in accept.{hint} "
+                "Use status, header:NAME, body or body:POINTER."
+            )
+
+    def covers(self, difference: Difference) -> bool:
+        if not _where_matches(self.what, difference.where):
+            return False
+        return _value_matches(self.legacy, difference.legacy) and _value_matches(
+            self.modern, difference.modern
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """How one route is compared: ignored pointers, normalisers, declared changes."""
+
+    ignore: tuple[str, ...] = ()
+    normalise: frozenset[str] = DEFAULT_NORMALISERS
+    accept: tuple[Accepted, ...] = ()
+    headers: tuple[str, ...] = COMPARED_HEADERS
+
+    @classmethod
+    def build(
+        cls,
+        ignore: Iterable[str] = (),
+        normalise: Iterable[str] = (),
+        accept: Iterable[Accepted] = (),
+        headers: Iterable[str] = COMPARED_HEADERS,
+    ) -> Rules:
+        """Rules from registry-style settings; `normalise` adds to the defaults."""
+        return cls(
+            ignore=tuple(check_pointer(p) for p in ignore),
+            normalise=normalisers(normalise),
+            accept=tuple(accept),
+            headers=tuple(h.lower() for h in headers),
+        )
+
+    def with_ignore(self, extra: Iterable[str]) -> Rules:
+        return Rules(
+            ignore=self.ignore + tuple(check_pointer(p) for p in extra),
+            normalise=self.normalise,
+            accept=self.accept,
+            headers=self.headers,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """What comparing two replies found: differences that fail, and those declared."""
+
+    differences: tuple[Difference, ...] = ()
+    accepted: tuple[tuple[Difference, Accepted], ...] = ()
+    ignored: tuple[Difference, ...] = field(default=(), repr=False)
+
+    @property
+    def equal(self) -> bool:
+        return not self.differences
+
+
+class CompareError(RouteshiftError):
+    """A comparison rule is malformed (an unknown normaliser, a bad JSON pointer)."""
+
+
+def normalisers(names: Iterable[str]) -> frozenset[str]:
+    """The defaults, plus each name, less each `no-NAME`; unknown names raise."""
+    chosen = set(DEFAULT_NORMALISERS)
+    for name in names:
+        off = name.startswith("no-")
+        bare = name[3:] if off else name
+        if bare not in NORMALISERS:
+            hint = did_you_mean(bare, NORMALISERS)
+            raise CompareError(
+                f"unknown normaliser {name!r}.{hint} Known: {', '.join(sorted(NORMALISERS))} "
+                "(prefix no- to turn a default off)."
+            )
+        (chosen.discard if off else chosen.add)(bare)
+    return frozenset(chosen)
+
+
+def check_pointer(pointer: str) -> str:
+    """A JSON pointer (RFC 6901, with `*` for any one key or index); raises when malformed."""
+    if pointer != "" and not pointer.startswith("/"):
+        raise CompareError(
+            f"{pointer!r} is not a JSON pointer: it must start with '/' (e.g. /id, /items/*/id)."
+        )
+    if re.search(r"~(?![01])", pointer):
+        raise CompareError(f"{pointer!r}: '~' must be escaped as ~0 ('~') or ~1 ('/').")
+    return pointer
+
+
+def escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def compare(legacy: Reply, modern: Reply, rules: Rules = Rules()) -> Comparison:
+    """Every difference a client would see between the two replies, under `rules`."""
+    found = list(_status(legacy, modern))
+    found += _headers(legacy, modern, rules)
+    found += _body(legacy, modern, rules)
+    failing: list[Difference] = []
+    accepted: list[tuple[Difference, Accepted]] = []
+    ignored: list[Difference] = []
+    for difference in found:
+        if any(_ignored(pattern, difference.where) for pattern in rules.ignore):
+            ignored.append(difference)
+            continue
+        declared = next((a for a in rules.accept if a.covers(difference)), None)
+        if declared is not None:
+            accepted.append((difference, declared))
+        else:
+            failing.append(difference)
+    return Comparison(tuple(failing), tuple(accepted), tuple(ignored))
+
+
+# --- status and headers ----------------------------------------------------------------
+
+
+def _status(legacy: Reply, modern: Reply) -> Iterator[Difference]:
+    if legacy.status != modern.status:
+        yield Difference("status", legacy.status, modern.status)
+
+
+def _headers(legacy: Reply, modern: Reply, rules: Rules) -> Iterator[Difference]:
+    for name in rules.headers:
+        if name in NEVER_COMPARED:
+            continue
+        if name == "set-cookie":
+            yield from _cookies(legacy, modern)
+            continue
+        a = _header_value(name, legacy.header(name))
+        b = _header_value(name, modern.header(name))
+        if a != b:
+            yield Difference(f"header:{name}", _raw(legacy.header(name)), _raw(modern.header(name)))
+
+
+def _raw(values: list[str]) -> Any:
+    if not values:
+        return MISSING
+    return values[0] if len(values) == 1 else values
+
+
+def _header_value(name: str, values: list[str]) -> Any:
+    if not values:
+        return MISSING
+    joined = ", ".join(values)
+    if name == "content-type":
+        return content_type_key(joined)
+    if name in ("allow", "cache-control", "vary"):
+        return frozenset(part.strip().lower() for part in joined.split(",") if part.strip())
+    return joined
+
+
+def content_type_key(value: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A media type as clients read it: case-insensitive type and parameter names,
+    `charset` case-insensitive, and utf-8 implied for JSON (RFC 8259 has no charset)."""
+    media, *params = (part.strip() for part in value.split(";"))
+    media = media.lower()
+    parsed = {}
+    for param in params:
+        key, _, val = param.partition("=")
+        key = key.strip().lower()
+        val = val.strip().strip('"')
+        parsed[key] = val.lower() if key == "charset" else val
+    if _is_json(media) and parsed.get("charset") == "utf-8":
+        del parsed["charset"]
+    return media, tuple(sorted(parsed.items()))
+
+
+def _cookies(legacy: Reply, modern: Reply) -> Iterator[Difference]:
+    """Set-Cookie compared by cookie name and attributes; values (signed, random) not."""
+    a = _cookie_shapes(legacy.header("set-cookie"))
+    b = _cookie_shapes(modern.header("set-cookie"))
+    for name in sorted(a.keys() | b.keys()):
+        if a.get(name, MISSING) != b.get(name, MISSING):
+            yield Difference(
+                f"header:set-cookie:{name}", a.get(name, MISSING), b.get(name, MISSING)
+            )
+
+
+def _cookie_shapes(values: Sequence[str]) -> dict[str, dict[str, str]]:
+    shapes = {}
+    for value in values:
+        first, *attributes = (part.strip() for part in value.split(";"))
+        name = first.partition("=")[0].strip()
+        shape = {}
+        for attribute in attributes:
+            key, _, val = attribute.partition("=")
+            key = key.strip().lower()
+            if key == "expires":
+                val = "(set)"  # a moment in time: present or not is the contract
+            shape[key] = val.strip().lower() if key in ("samesite", "domain") else val.strip()
+        shapes[name] = dict(sorted(shape.items()))
+    return shapes
+
+
+# --- bodies ----------------------------------------------------------------------------
+
+
+def _is_json(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+def parse_json(reply: Reply) -> Any:
+    """The body parsed, or MISSING when it is not JSON."""
+    if not _is_json(content_type_key(reply.content_type)[0]) or not reply.body:
+        return MISSING
+    try:
+        return json.loads(reply.body)
+    except ValueError:
+        return MISSING
+
+
+def _body(legacy: Reply, modern: Reply, rules: Rules) -> Iterator[Difference]:
+    if "json" in rules.normalise:
+        a, b = parse_json(legacy), parse_json(modern)
+        if a is not MISSING and b is not MISSING:
+            if "dates" not in rules.normalise:
+                for pointer, x, y in diff(a, b):
+                    yield Difference(pointer or "body", x, y)
+                return
+            for pointer, _, _ in diff(normalise_dates(a), normalise_dates(b)):
+                # what each side sent, not its normalised form
+                yield Difference(pointer or "body", resolve(a, pointer), resolve(b, pointer))
+            return
+    a_text, b_text = _text(legacy.body, rules), _text(modern.body, rules)
+    if a_text != b_text:
+        yield Difference("body", _excerpt(a_text), _excerpt(b_text))
+
+
+def _text(body: bytes, rules: Rules) -> str:
+    text = body.decode("utf-8", errors="replace")
+    if "ensure_ascii" in rules.normalise and "\\u" in text:
+        text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+        # a surrogate pair (\uD83D\uDE00) is one character outside the BMP
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+    if "trailing_newline" in rules.normalise and text.endswith("\n"):
+        text = text[:-1]
+    return text
+
+
+def _excerpt(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def diff(legacy: Any, modern: Any, pointer: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """(JSON pointer, legacy value, modern value) for each place two documents differ.
+
+    Types count: 1 and 1.0 and true differ, as they do for a typed client.
+    """
+    if isinstance(legacy, dict) and isinstance(modern, dict):
+        for key in list(legacy) + [k for k in modern if k not in legacy]:
+            yield from diff(
+                legacy.get(key, MISSING), modern.get(key, MISSING), f"{pointer}/{escape(key)}"
+            )
+    elif isinstance(legacy, list) and isinstance(modern, list):
+        for index in range(max(len(legacy), len(modern))):
+            a = legacy[index] if index < len(legacy) else MISSING
+            b = modern[index] if index < len(modern) else MISSING
+            yield from diff(a, b, f"{pointer}/{index}")
+    elif type(legacy) is not type(modern) or legacy != modern:
+        yield pointer, legacy, modern
+
+
+def normalise_dates(value: Any) -> Any:
+    """Strings that are dates (RFC 822 or ISO 8601) become ISO 8601 in UTC."""
+    if isinstance(value, dict):
+        return {key: normalise_dates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [normalise_dates(item) for item in value]
+    if isinstance(value, str):
+        moment = parse_date(value)
+        if moment is not None:
+            return moment.isoformat()
+    return value
+
+
+_RFC822 = re.compile(
+    r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} (GMT|[+-]\d{4})$"
+)
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+def parse_date(text: str) -> dt.datetime | None:
+    """A date and time in Flask's (RFC 822) or FastAPI's (ISO 8601) form, in UTC; naive
+    times are UTC, as Flask's http_date takes them."""
+    moment: dt.datetime | None = None
+    try:
+        if _RFC822.match(text):
+            moment = email.utils.parsedate_to_datetime(text)
+        elif _ISO.match(text):
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:  # shaped like a date, but not one (32 Jan, month 13)
+        return None
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+# --- pointers with wildcards -----------------------------------------------------------
+
+
+def _tokens(pointer: str) -> list[str]:
+    return pointer.split("/")[1:] if pointer else []
+
+
+def resolve(document: Any, pointer: str) -> Any:
+    """The value at `pointer` (RFC 6901) in `document`, or MISSING."""
+    for token in _tokens(pointer):
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(document, dict):
+            document = document.get(token, MISSING)
+        elif isinstance(document, list) and token.isdigit() and int(token) < len(document):
+            document = document[int(token)]
+        else:
+            return MISSING
+    return document
+
+
+def pointer_matches(pattern: str, pointer: str) -> bool:
+    """`pattern` names `pointer` or a place above it; `*` stands for one key or index."""
+    want, have = _tokens(pattern), _tokens(pointer)
+    if len(want) > len(have):
+        return False
+    return all(w == "*" or w == h for w, h in zip(want, have, strict=False))
+
+
+def _ignored(pattern: str, where: str) -> bool:
+    if where.startswith("/") or where == "body":
+        return pattern == "" or (where.startswith("/") and pointer_matches(pattern, where))
+    return False
+
+
+def _where_matches(what: str, where: str) -> bool:
+    """`what` in a declared change: status, header:NAME, body (whole), body:POINTER."""
+    if what == "body":
+        return where == "body" or where.startswith("/")
+    if what.startswith("body:"):
+        return where.startswith("/") and pointer_matches(what[5:], where)
+    if what.startswith("header:"):
+        name = what[7:].lower()
+        return where == f"header:{name}" or where.startswith(f"header:{name}:")
+    return what == where
+
+
+def _value_matches(declared: Any, actual: Any) -> bool:
+    if declared == ANY:
+        return True
+    if actual is MISSING:
+        return declared is None
+    # a declared 1 is not true, as in diff(): booleans are not numbers to a client
+    return isinstance(declared, bool) is isinstance(actual, bool) and bool(declared == actual)
+
+
+def _show(value: Any) -> str:
+    if value is MISSING:
+        return "(missing)"
+    if isinstance(value, frozenset | set):
+        return "{" + ", ".join(sorted(map(str, value))) + "}"
+    if isinstance(value, Mapping):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except TypeError:
+        return repr(value)

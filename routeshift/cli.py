@@ -3,9 +3,15 @@ pure functions and sets the exit code (0 ok, 1 a check failed, 2 bad input or us
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -130,3 +136,119 @@ def routes(registry_option: str | None, fmt: str) -> None:
     for problem in problems:
         click.echo(f"problem: {problem}", err=True)
     sys.exit(1 if problems else 0)
+
+
+class _ContractResults:
+    """A pytest plugin object that takes the case results at the end of the session."""
+
+    def __init__(self) -> None:
+        self.results: list[Any] = []
+
+    def pytest_sessionfinish(self, session: Any) -> None:
+        from routeshift.pytest_plugin import RESULTS
+
+        self.results = list(session.config.stash.get(RESULTS, []))
+
+
+def format_contract_table(results: list[Any]) -> str:
+    lines = []
+    for result in results:
+        mark = "ok  " if result.passed else "FAIL"
+        lines.append(f"{mark} {result.case.test_id}  {result.case.method} {result.case.path}")
+        if not result.passed:
+            lines += [f"       {difference}" for difference in result.comparison.differences]
+            lines.append(f"       ({result.case.where})")
+        if result.suggested_ignore:
+            lines.append(f"       noise: add ignore: [{', '.join(result.suggested_ignore)}]")
+    failed = sum(not r.passed for r in results)
+    lines.append(f"\n{len(results) - failed} passed, {failed} failed")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option(
+    "--registry",
+    "registry_option",
+    metavar="PATH",
+    help="The registry (default: $MIGRATION_STATUS or ./migration_status.yaml).",
+)
+@click.option(
+    "--route",
+    "routes_filter",
+    multiple=True,
+    metavar="ENDPOINT",
+    help="Only the cases of this endpoint (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "junit"]),
+    default="table",
+    show_default=True,
+)
+def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: str) -> None:
+    """Run the contract cases: each request to both apps, differences as JSON pointers.
+
+    Runs through pytest with routeshift's plugin, so the conftest.py fixtures of the
+    contracts folder (the state hook) apply exactly as under `pytest`. Exit 0 when every
+    case passes, 1 on a mismatch, 2 on bad input.
+    """
+    import pytest
+
+    path = registry_path(registry_option)
+    try:
+        registry = load_registry(path)
+    except RouteshiftError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    folder = registry.folder / registry.settings.contracts_dir
+    missing = [r for r in routes_filter if not (folder / f"{r}.yaml").is_file()]
+    if not folder.is_dir() or missing:
+        what = f"no case file for {', '.join(missing)}" if missing else "no contracts folder"
+        click.echo(
+            f"error: {what} in {folder}. Write <endpoint>.yaml case files there "
+            "(see settings.contracts_dir).",
+            err=True,
+        )
+        sys.exit(2)
+    args = [
+        str(folder),
+        "--routeshift-registry",
+        str(path.resolve()),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--assert=plain",
+        "--rootdir",
+        str(registry.folder.resolve()),
+    ]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        args += ["-p", "routeshift.pytest_plugin"]
+    for route in routes_filter:
+        args += ["--routeshift-route", route]
+    junit = Path(tempfile.mkdtemp()) / "contract.xml"
+    if fmt == "junit":
+        args += ["--junitxml", str(junit)]
+    collector = _ContractResults()
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = pytest.main(args, plugins=[collector])
+    results = collector.results
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or (
+        code == pytest.ExitCode.TESTS_FAILED and not any(not r.passed for r in results)
+    ):
+        click.echo(output.getvalue(), err=True)
+        if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+            click.echo(f"error: no contract cases in {folder}.", err=True)
+        sys.exit(2 if code != pytest.ExitCode.TESTS_FAILED else 1)
+    if fmt == "json":
+        failed = sum(not r.passed for r in results)
+        summary = {"cases": len(results), "passed": len(results) - failed, "failed": failed}
+        click.echo(
+            json.dumps({"summary": summary, "cases": [r.as_dict() for r in results]}, indent=2)
+        )
+    elif fmt == "junit":
+        click.echo(junit.read_text(encoding="utf-8"))
+    else:
+        click.echo(format_contract_table(results))
+    sys.exit(0 if code == pytest.ExitCode.OK else 1)

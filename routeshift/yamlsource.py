@@ -107,8 +107,9 @@ def validation_message(
     model = model_at(parent)
     if kind == "extra_forbidden" and model is not None:
         name = str(loc[-1])
-        allowed = ", ".join(model.model_fields)
-        hint = did_you_mean(name, model.model_fields)
+        keys = [field.alias or key for key, field in model.model_fields.items()]
+        allowed = ", ".join(keys)
+        hint = did_you_mean(name, keys)
         return f"{describe(parent, root)}: unknown key {name!r}.{hint} Allowed keys: {allowed}."
     if kind == "missing":
         return f"{describe(parent, root)}: required key {str(loc[-1])!r} is missing."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from conftest import SHOP_ROUTES, write_registry
@@ -52,3 +53,88 @@ def test_routes_with_a_drifted_entry_exits_1(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["routes", "--registry", str(path)])
     assert result.exit_code == 1
     assert "has no rule '/items/<item_id>'" in result.output
+
+
+# --- routeshift contract ------------------------------------------------------------
+
+
+def contract_project(tmp_path: Path, cases: dict[str, str]) -> Path:
+    """A registry for the shop apps with case files in tmp_path/contracts."""
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    for endpoint, text in cases.items():
+        (folder / f"{endpoint}.yaml").write_text(text, encoding="utf-8")
+    routes = [
+        dict(route, ignore=["/side"]) if route["endpoint"] == "items.listing" else route
+        for route in SHOP_ROUTES
+    ]
+    return write_registry(tmp_path, routes, settings={"contracts_dir": "contracts"})
+
+
+PASSING = "cases:\n  - id: listing\n    path: /items/\n"  # differs only at /side, ignored
+FAILING = "cases:\n  - id: one\n    path: /items/1\n"  # the shop's port says side: modern
+
+
+def run_contract(registry: Path, *args: str) -> Any:
+    return CliRunner().invoke(main, ["contract", "--registry", str(registry), *args])
+
+
+def test_contract_passes_and_fails_with_pointers(tmp_path: Path) -> None:
+    registry = contract_project(tmp_path, {"items.listing": PASSING, "items.item": FAILING})
+    result = run_contract(registry)
+    assert result.exit_code == 1, result.output
+    assert "ok   items.listing::listing" in result.output
+    assert "FAIL items.item::one" in result.output
+    assert '/side: legacy "legacy" != modern "modern"' in result.output
+    assert "1 passed, 1 failed" in result.output
+
+
+def test_contract_route_filter_and_json(tmp_path: Path) -> None:
+    registry = contract_project(tmp_path, {"items.listing": PASSING, "items.item": FAILING})
+    result = run_contract(registry, "--route", "items.listing", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["summary"] == {"cases": 1, "passed": 1, "failed": 0}
+    assert report["cases"][0]["id"] == "items.listing::listing"
+
+
+def test_contract_json_lists_differences(tmp_path: Path) -> None:
+    registry = contract_project(tmp_path, {"items.item": FAILING})
+    result = run_contract(registry, "--format", "json")
+    assert result.exit_code == 1
+    (case,) = json.loads(result.output)["cases"]
+    assert {"where": "/side", "legacy": "legacy", "modern": "modern"}.items() <= case[
+        "differences"
+    ][0].items()
+
+
+def test_contract_junit(tmp_path: Path) -> None:
+    registry = contract_project(tmp_path, {"items.item": FAILING})
+    result = run_contract(registry, "--format", "junit")
+    assert result.exit_code == 1
+    assert result.output.lstrip().startswith("<?xml")
+    assert 'failures="1"' in result.output
+
+
+def test_contract_bad_case_file_exits_2_with_file_line(tmp_path: Path) -> None:
+    registry = contract_project(
+        tmp_path, {"items.item": "cases:\n  - id: one\n    path: /items/1\n    jsn: {}\n"}
+    )
+    result = run_contract(registry)
+    assert result.exit_code == 2
+    assert "items.item.yaml:4" in result.output
+    assert "Did you mean 'json'?" in result.output
+
+
+def test_contract_unknown_route_exits_2(tmp_path: Path) -> None:
+    registry = contract_project(tmp_path, {"items.item": FAILING})
+    result = run_contract(registry, "--route", "items.nope")
+    assert result.exit_code == 2
+    assert "no case file for items.nope" in result.output
+
+
+def test_contract_bad_registry_exits_2(tmp_path: Path) -> None:
+    path = write_registry(tmp_path, [dict(SHOP_ROUTES[0], state="moden")])
+    result = run_contract(path)
+    assert result.exit_code == 2
+    assert "Did you mean 'modern'?" in result.output

@@ -108,6 +108,15 @@ def _load(registry_option: str | None) -> tuple[Registry, Apps]:
     return registry, apps
 
 
+#: --registry PATH, on every command that reads the registry
+registry_option = click.option(
+    "--registry",
+    "registry_option",
+    metavar="PATH",
+    help="The registry (default: $MIGRATION_STATUS or ./migration_status.yaml).",
+)
+
+
 @click.group()
 @click.version_option(package_name="routeshift")
 def main() -> None:
@@ -115,12 +124,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--registry",
-    "registry_option",
-    metavar="PATH",
-    help="The registry (default: $MIGRATION_STATUS or ./migration_status.yaml).",
-)
+@registry_option
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
@@ -166,12 +170,7 @@ def format_contract_table(results: list[Any]) -> str:
 
 
 @main.command()
-@click.option(
-    "--registry",
-    "registry_option",
-    metavar="PATH",
-    help="The registry (default: $MIGRATION_STATUS or ./migration_status.yaml).",
-)
+@registry_option
 @click.option(
     "--route",
     "routes_filter",

@@ -70,10 +70,16 @@ class Settings(_Strict):
 
 
 class Accept(_Strict):
+    """A declared contract change: at `what`, legacy's value may become modern's.
+
+    `legacy` and `modern` are required: "*" stands for any value, null for a value that
+    is missing (a key, a header), so every accepted break is written out in full.
+    """
+
     what: str
-    legacy: Any = None
-    modern: Any = None
-    why: str
+    legacy: Any
+    modern: Any
+    why: str = Field(min_length=1)
 
 
 class Entry(_Strict):

@@ -14,8 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from routeshift.compare import Accepted, CompareError, check_pointer, normalisers
 from routeshift.discovery import LegacyRoute, ModernRoute, handler_index
 from routeshift.errors import FileError, Problem, RegistryError, did_you_mean
 from routeshift.yamlsource import (
@@ -81,6 +89,14 @@ class Accept(_Strict):
     modern: Any
     why: str = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _known_place(self) -> Accept:
+        try:
+            Accepted(self.what, self.legacy, self.modern, self.why)
+        except CompareError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
 
 class Entry(_Strict):
     endpoint: str = Field(min_length=1)
@@ -107,6 +123,23 @@ class Entry(_Strict):
             value = [value]
         if isinstance(value, list | tuple):
             return tuple(m.upper() if isinstance(m, str) else m for m in value)
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _pointers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(check_pointer(pointer) for pointer in value)
+        except CompareError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("normalise")
+    @classmethod
+    def _normalisers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            normalisers(value)
+        except CompareError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("methods")

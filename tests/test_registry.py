@@ -829,3 +829,34 @@ def test_routes_with_no_value_says_how_to_write_none() -> None:
     (problem,) = caught.value.problems
     assert problem.line == 3
     assert "`routes: []` for none" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("key_lines", "line", "words"),
+    [
+        pytest.param("    ignore: [id]\n", 8, "is not a JSON pointer", id="ignore-pointer"),
+        pytest.param("    normalise: [date]\n", 8, "Did you mean 'dates'?", id="normaliser"),
+        pytest.param(
+            "    accept:\n      - {what: stauts, legacy: 400, modern: 422, why: errors}\n",
+            9,
+            "Did you mean 'status'?",
+            id="accept-what",
+        ),
+        pytest.param(
+            "    accept:\n      - {what: status, legacy: 400, why: errors}\n",
+            9,
+            "required key 'modern' is missing",
+            id="accept-needs-both-values",
+        ),
+    ],
+)
+def test_comparison_rules_are_checked_at_load(key_lines: str, line: int, words: str) -> None:
+    text = (
+        "legacy_app: a:app\nmodern_app: b:app\nroutes:\n  - endpoint: x\n    rule: /x\n"
+        "    methods: [GET]\n    state: legacy\n" + key_lines
+    )
+    with pytest.raises(RegistryError) as caught:
+        parse_registry(text, Path("migration_status.yaml"))
+    (problem,) = caught.value.problems
+    assert problem.line == line
+    assert words in problem.message

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from routeshift.cases import case_files, endpoint_of
 from routeshift.errors import RouteshiftError
 from routeshift.gateway import Apps, load_apps
 from routeshift.registry import (
@@ -210,8 +211,13 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
             err=True,
         )
         sys.exit(2)
+    files = [f for f in case_files(folder) if not routes_filter or endpoint_of(f) in routes_filter]
+    if not files:
+        click.echo(f"error: no case files (<endpoint>.yaml) in {folder}.", err=True)
+        sys.exit(2)
+    # the case files only: other tests in the folder are pytest's business, not a contract
     args = [
-        str(folder),
+        *map(str, files),
         "--routeshift-registry",
         str(path.resolve()),
         "-q",
@@ -223,8 +229,6 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
     ]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         args += ["-p", "routeshift.pytest_plugin"]
-    for route in routes_filter:
-        args += ["--routeshift-route", route]
     junit = Path(tempfile.mkdtemp()) / "contract.xml"
     if fmt == "junit":
         args += ["--junitxml", str(junit)]

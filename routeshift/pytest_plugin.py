@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from routeshift.cases import Case, load_cases
-from routeshift.contract import CaseResult, ContractClient, ContractMismatch, Harness, StateHook
+from routeshift.contract import CaseResult, ContractClient, Harness, StateHook
 from routeshift.contract import no_state as _no_state
 from routeshift.errors import CaseFileError, RouteshiftError
 from routeshift.registry import DEFAULT_PATH, ENV_PATH, ENV_PATH_ALIAS, load_registry
@@ -30,6 +30,7 @@ from routeshift.registry import DEFAULT_PATH, ENV_PATH, ENV_PATH_ALIAS, load_reg
 RESULTS = pytest.StashKey[list[CaseResult]]()
 REGISTRY = pytest.StashKey[Path | None]()
 CONTRACTS_DIR = pytest.StashKey[Path | None]()
+CASE = pytest.StashKey[Case]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -89,13 +90,13 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 class CaseFile(pytest.File):
-    """A case file: one test per case."""
+    """A case file: one test per case, under a node named by the endpoint, so that the
+    node id `<file>::<endpoint>::<case id>` can be given back to pytest to rerun one."""
 
-    def collect(self) -> Iterator[pytest.Item]:
-        for case in load_cases(self.path):
-            item = pytest.Function.from_parent(self, name=case.test_id, callobj=_run_case)
-            item.stash[CASE] = case
-            yield item
+    def collect(self) -> Iterator[pytest.Collector]:
+        cases = load_cases(self.path)
+        if cases:
+            yield RouteCases.from_parent(self, name=cases[0].endpoint, cases=cases)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CaseFileError):
@@ -103,14 +104,32 @@ class CaseFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
-CASE = pytest.StashKey[Case]()
+class RouteCases(pytest.Collector):
+    """The cases of one endpoint."""
+
+    def __init__(self, *, cases: tuple[Case, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cases = cases
+
+    def collect(self) -> Iterator[pytest.Item]:
+        for case in self.cases:
+            item = CaseItem.from_parent(self, name=case.id, callobj=_run_case)
+            item.stash[CASE] = case
+            yield item
+
+
+class CaseItem(pytest.Function):
+    """One case; reported at its line in the case file, as `<endpoint>::<case id>`."""
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        case = self.stash[CASE]
+        return self.path, max(case.line - 1, 0), case.test_id
 
 
 def _run_case(routeshift_case: Case, contract: ContractClient) -> None:
-    try:
-        contract.assert_case(routeshift_case)
-    except ContractMismatch as exc:
-        pytest.fail(str(exc), pytrace=False)
+    result = contract.run(routeshift_case)
+    if not result.passed:  # failed outside an `except`, so the report is shown once
+        pytest.fail(result.report(), pytrace=False)
 
 
 @pytest.fixture

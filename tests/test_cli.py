@@ -138,3 +138,10 @@ def test_contract_bad_registry_exits_2(tmp_path: Path) -> None:
     result = run_contract(path)
     assert result.exit_code == 2
     assert "Did you mean 'modern'?" in result.output
+
+
+def test_contract_empty_folder_exits_2(tmp_path: Path) -> None:
+    registry = contract_project(tmp_path, {})
+    result = run_contract(registry)
+    assert result.exit_code == 2
+    assert "no case files" in result.output

@@ -1,8 +1,8 @@
 """The FastAPI port: `app` (built by `create_app()`), runnable alone with
 `uvicorn modern_api:app` or mounted behind the routeshift gateway.
 
-It shares legacy_flask's tables and DATABASE_URL. Ported routes answer as legacy does
-(see modern_api.compat); routes still in legacy state follow FastAPI's own conventions.
+It shares legacy_flask's tables and DATABASE_URL. Every route that ports a legacy rule
+answers as legacy does, bad input included (see modern_api.compat).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 
 from legacy_flask.database import dispose_engines, get_engine
-from modern_api.compat import werkzeug_http_exception_handler
+from modern_api.compat import werkzeug_http_exception_handler, werkzeug_server_error_handler
 from modern_api.routers import health, main, tasks, users
 
 
@@ -40,6 +40,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.started = False
     app.state.stopped = False
     app.add_exception_handler(HTTPException, werkzeug_http_exception_handler)
+    app.add_exception_handler(Exception, werkzeug_server_error_handler)
     app.include_router(users.router)
     app.include_router(tasks.router)
     app.include_router(main.router)

@@ -6,20 +6,29 @@
 - `query_int`: `request.args.get(name, default, type=int)`: first value, default if bad.
 - `werkzeug_http_exception_handler`: HTTPExceptions rendered as werkzeug's HTML error pages
   (the ones `abort()` produces), with werkzeug's own classes so the text cannot drift.
+- `LegacyErrorsRoute` and `@legacy_body_errors(...)`: a bad JSON body answered as the
+  legacy view's `abort(400, description)`, not as FastAPI's 422; the Pydantic model stays
+  the one description of the body (validation, OpenAPI).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
-from werkzeug.exceptions import default_exceptions
+from werkzeug.exceptions import InternalServerError, default_exceptions
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
 class FlaskJSONResponse(Response):
@@ -72,8 +81,93 @@ async def werkzeug_http_exception_handler(request: Request, exc: Exception) -> R
     return Response(page.get_body(), status_code=exc.status_code, headers=headers)
 
 
+async def werkzeug_server_error_handler(request: Request, exc: Exception) -> Response:
+    """An unhandled exception answers werkzeug's 500 page, as Flask's does.
+
+    Starlette still logs the exception and re-raises it to the server.
+    """
+    page = InternalServerError()
+    return Response(page.get_body(), status_code=500, headers=dict(page.get_headers()))
+
+
 def _phrase(status_code: int) -> str:
     try:
         return HTTPStatus(status_code).phrase
     except ValueError:
         return ""
+
+
+def flask_json(body: bytes, content_type: str | None) -> Any:
+    """Flask's `request.get_json(silent=True)`: the parsed body, or None when the content
+    type is not JSON (application/json, application/*+json) or the body does not parse."""
+    mimetype = (content_type or "").partition(";")[0].strip().lower()
+    is_json = mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+    if not is_json:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyBodyErrors:
+    """What a legacy view answered, with `abort(400, description)`, for a bad JSON body.
+
+    `not_json` when the body is not a non-empty JSON object (`if not data or not
+    isinstance(data, dict)`); else the message of the first invalid field, fields taken in
+    the model's order, which must be the order the view checks them in; `missing`
+    overrides a field's message when its key is absent.
+    """
+
+    not_json: str
+    fields: Mapping[str, str]
+    missing: Mapping[str, str] = field(default_factory=dict)
+
+    def description(self, errors: Sequence[Any]) -> str:
+        for error in errors:
+            loc = tuple(error.get("loc", ()))
+            name = loc[1] if len(loc) > 1 and loc[0] == "body" else None
+            if name in self.fields:
+                if error.get("type") == "missing" and name in self.missing:
+                    return self.missing[name]
+                return self.fields[name]
+        return self.not_json
+
+
+_LEGACY_ERRORS = "__legacy_body_errors__"
+
+
+def legacy_body_errors(errors: LegacyBodyErrors) -> Callable[[Endpoint], Endpoint]:
+    """Mark an endpoint of a router whose route_class is LegacyErrorsRoute."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        setattr(endpoint, _LEGACY_ERRORS, errors)
+        return endpoint
+
+    return mark
+
+
+class LegacyErrorsRoute(APIRoute):
+    """A route whose endpoint is marked with `@legacy_body_errors(...)` answers a bad JSON
+    body with werkzeug's 400 page and the legacy view's description; other routes are
+    plain APIRoutes."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        errors: LegacyBodyErrors | None = getattr(self.endpoint, _LEGACY_ERRORS, None)
+        if errors is None:
+            return handler
+
+        async def legacy_handler(request: Request) -> Response:
+            data = flask_json(await request.body(), request.headers.get("content-type"))
+            if not data or not isinstance(data, dict):
+                raise HTTPException(400, detail=errors.not_json)
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                raise HTTPException(400, detail=errors.description(exc.errors())) from None
+
+        return legacy_handler

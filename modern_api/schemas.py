@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
 )
 
-from modern_api.compat import http_date
+from modern_api.compat import LegacyBodyErrors, http_date
 
 Role = Literal["user", "admin", "moderator"]
 Priority = Literal["low", "normal", "high"]
@@ -74,6 +74,18 @@ class CreateUserRequest(BaseModel):
         return value.strip().lower()
 
 
+#: legacy users.create_user's abort(400, ...) texts, in the order it checks the fields
+CREATE_USER_ERRORS = LegacyBodyErrors(
+    not_json="Request body must be a JSON object",
+    fields={
+        "name": "name must be a non-empty string",
+        "email": "email must be a non-empty string",
+        "age": "age must be an integer between 0 and 150",
+        "role": "role must be one of user, admin, moderator",
+    },
+)
+
+
 class TaskOut(FlaskDates):
     id: str
     command: str
@@ -91,6 +103,17 @@ class CreateTaskRequest(BaseModel):
         if not value.strip():
             raise ValueError("command must be a non-empty string")
         return value.strip()
+
+
+#: legacy tasks.create_task's abort(400, ...) texts, in the order it checks the fields
+CREATE_TASK_ERRORS = LegacyBodyErrors(
+    not_json="Request body must be JSON",
+    fields={
+        "command": "command must be a non-empty string",
+        "priority": "priority must be low, normal, or high",
+    },
+    missing={"command": "Missing required field: command"},
+)
 
 
 class Health(BaseModel):

@@ -148,25 +148,63 @@ async def test_duplicate_email_is_legacys_409(client: httpx.AsyncClient) -> None
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "description"),
     [
-        pytest.param({"email": "x@y.z"}, id="no-name"),
-        pytest.param({"name": " ", "email": "x@y.z"}, id="blank-name"),
-        pytest.param({"name": "X"}, id="no-email"),
-        pytest.param({"name": "X", "email": 5}, id="email-int"),
+        pytest.param({"email": "x@y.z"}, "name must be a non-empty string", id="no-name"),
+        pytest.param(
+            {"name": " ", "email": "x@y.z"}, "name must be a non-empty string", id="blank-name"
+        ),
+        pytest.param({"name": "X"}, "email must be a non-empty string", id="no-email"),
+        pytest.param({"name": "X", "email": 5}, "email must be a non-empty string", id="email-int"),
         *(
-            pytest.param({"name": "X", "email": "x@y.z", "age": age}, id=f"age-{age!r}")
+            pytest.param(
+                {"name": "X", "email": "x@y.z", "age": age},
+                "age must be an integer between 0 and 150",
+                id=f"age-{age!r}",
+            )
             for age in (-1, 151, "30", True, 30.5)
         ),
-        pytest.param({"name": "X", "email": "x@y.z", "role": "superuser"}, id="bad-role"),
-        pytest.param({"name": "X", "email": "x@y.z", "role": None}, id="null-role"),
-        pytest.param([], id="list"),
+        pytest.param(
+            {"name": "X", "email": "x@y.z", "role": "superuser"},
+            "role must be one of user, admin, moderator",
+            id="bad-role",
+        ),
+        pytest.param(
+            {"name": "X", "email": "x@y.z", "role": None},
+            "role must be one of user, admin, moderator",
+            id="null-role",
+        ),
+        pytest.param([], "Request body must be a JSON object", id="list"),
+        pytest.param({}, "Request body must be a JSON object", id="empty-object"),
     ],
 )
-async def test_create_user_validation_is_422(client: httpx.AsyncClient, body: Any) -> None:
+async def test_create_user_validation_is_legacys_400(
+    client: httpx.AsyncClient, legacy_client: httpx.Client, body: Any, description: str
+) -> None:
     response = await client.post("/users", json=body)
-    assert response.status_code == 422
-    assert response.json()["detail"]
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert f"<p>{description}</p>".encode() in response.content
+    assert response.content == legacy_client.post("/users", json=body).content
+
+
+@pytest.mark.parametrize(
+    "request_options",
+    [
+        pytest.param(
+            {"content": b'{"name": "X"', "headers": {"content-type": "application/json"}},
+            id="malformed",
+        ),
+        pytest.param({"content": b'{"name": "X", "email": "x@y.z"}'}, id="no-content-type"),
+        pytest.param({"data": {"name": "X", "email": "x@y.z"}}, id="form"),
+    ],
+)
+async def test_create_user_body_that_is_not_json_is_legacys_400(
+    client: httpx.AsyncClient, request_options: dict[str, Any]
+) -> None:
+    response = await client.post("/users", **request_options)
+    assert response.status_code == 400
+    assert b"<p>Request body must be a JSON object</p>" in response.content
 
 
 async def test_user_id_must_be_an_integer(client: httpx.AsyncClient) -> None:
@@ -187,18 +225,25 @@ async def test_create_then_get_task(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "description"),
     [
-        pytest.param({}, id="no-command"),
-        pytest.param({"command": "  "}, id="blank"),
-        pytest.param({"command": 3}, id="int"),
-        pytest.param({"command": "ls", "priority": "urgent"}, id="bad-priority"),
+        pytest.param({}, "Request body must be JSON", id="empty-object"),
+        pytest.param({"priority": "low"}, "Missing required field: command", id="no-command"),
+        pytest.param({"command": "  "}, "command must be a non-empty string", id="blank"),
+        pytest.param({"command": 3}, "command must be a non-empty string", id="int"),
+        pytest.param(
+            {"command": "ls", "priority": "urgent"},
+            "priority must be low, normal, or high",
+            id="bad-priority",
+        ),
     ],
 )
-async def test_create_task_validation_is_422(
-    client: httpx.AsyncClient, body: dict[str, Any]
+async def test_create_task_validation_is_legacys_400(
+    client: httpx.AsyncClient, body: dict[str, Any], description: str
 ) -> None:
-    assert (await client.post("/tasks", json=body)).status_code == 422
+    response = await client.post("/tasks", json=body)
+    assert response.status_code == 400
+    assert f"<p>{description}</p>".encode() in response.content
 
 
 # --- modern-only, lifespan, shadow ----------------------------------------------------

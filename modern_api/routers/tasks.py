@@ -7,14 +7,15 @@ import uuid
 from fastapi import APIRouter, HTTPException
 
 from legacy_flask.models import Task, utcnow
-from modern_api.compat import FlaskJSONResponse
+from modern_api.compat import FlaskJSONResponse, LegacyErrorsRoute, legacy_body_errors
 from modern_api.deps import SessionDep
-from modern_api.schemas import CreateTaskRequest, TaskOut
+from modern_api.schemas import CREATE_TASK_ERRORS, CreateTaskRequest, TaskOut
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(prefix="/tasks", tags=["tasks"], route_class=LegacyErrorsRoute)
 
 
 @router.post("", response_model=TaskOut, response_class=FlaskJSONResponse, status_code=201)
+@legacy_body_errors(CREATE_TASK_ERRORS)
 def create_task(body: CreateTaskRequest, session: SessionDep) -> TaskOut:
     task = Task(
         id=str(uuid.uuid4()),

@@ -10,11 +10,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from legacy_flask.models import User
-from modern_api.compat import FlaskJSONResponse, query_int
+from modern_api.compat import (
+    FlaskJSONResponse,
+    LegacyErrorsRoute,
+    legacy_body_errors,
+    query_int,
+)
 from modern_api.deps import SessionDep
-from modern_api.schemas import CreateUserRequest, UserOut, UserPage
+from modern_api.schemas import CREATE_USER_ERRORS, CreateUserRequest, UserOut, UserPage
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=LegacyErrorsRoute)
 
 MAX_PER_PAGE = 100
 
@@ -70,6 +75,7 @@ def get_user(user_id: int, session: SessionDep) -> UserOut:
 
 
 @router.post("", response_model=UserOut, response_class=FlaskJSONResponse, status_code=201)
+@legacy_body_errors(CREATE_USER_ERRORS)
 def create_user(body: CreateUserRequest, session: SessionDep) -> UserOut:
     conflict = HTTPException(409, detail=f"A user with email {body.email} already exists")
     if session.scalar(select(User).filter_by(email=body.email)) is not None:

@@ -1,0 +1,1 @@
+"""Contract cases of the example apps (a package, so its conftest is not `conftest`)."""

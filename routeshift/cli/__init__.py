@@ -1,0 +1,55 @@
+"""The `routeshift` command (also `python -m routeshift`). Thin: it loads, calls the
+pure functions and sets the exit code (0 ok, 1 a check failed, 2 bad input or usage).
+
+One module per command (or family of commands) registers itself on `main`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from routeshift.errors import RouteshiftError
+from routeshift.gateway import Apps, load_apps
+from routeshift.registry import Registry, load_registry, registry_path
+
+
+def load_or_exit(registry_option: str | None) -> Registry:
+    """The registry, or exit 2 with its problems."""
+    try:
+        return load_registry(registry_path(registry_option))
+    except RouteshiftError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+def load_with_apps(registry_option: str | None) -> tuple[Registry, Apps]:
+    """The registry and its apps, or exit 2 with what is wrong."""
+    registry = load_or_exit(registry_option)
+    try:
+        apps = load_apps(registry)
+    except RouteshiftError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    return registry, apps
+
+
+#: --registry PATH, on every command that reads the registry
+registry_option = click.option(
+    "--registry",
+    "registry_option",
+    metavar="PATH",
+    help="The registry (default: $MIGRATION_STATUS or ./migration_status.yaml).",
+)
+
+
+@click.group()
+@click.version_option(package_name="routeshift")
+def main() -> None:
+    """Move a Flask app to FastAPI one route at a time."""
+
+
+from routeshift.cli import contract, routes  # noqa: E402  (the commands register themselves)
+
+__all__ = ["contract", "load_or_exit", "load_with_apps", "main", "registry_option", "routes"]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from conftest import SHOP_ROUTES, write_registry
 
@@ -145,3 +146,26 @@ def test_contract_empty_folder_exits_2(tmp_path: Path) -> None:
     result = run_contract(registry)
     assert result.exit_code == 2
     assert "no case files" in result.output
+
+
+def test_contract_runs_are_recorded_in_the_store(tmp_path: Path) -> None:
+    from routeshift.registry import load_registry
+    from routeshift.store import Store
+
+    registry = contract_project(tmp_path, {"items.listing": PASSING, "items.item": FAILING})
+    assert run_contract(registry).exit_code == 1
+    verifications = Store.for_registry(load_registry(registry)).verifications()
+    assert (tmp_path / "routeshift.db").is_file()
+    assert verifications["items.listing"].ok
+    assert not verifications["items.item"].ok
+    assert (verifications["items.item"].passed, verifications["items.item"].failed) == (0, 1)
+
+
+def test_contract_with_an_unusable_store_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = contract_project(tmp_path, {"items.listing": PASSING})
+    monkeypatch.setenv("ROUTESHIFT_STORE_URL", "nosuchdialect://x")
+    result = run_contract(registry)
+    assert result.exit_code == 2
+    assert "cannot open the store" in result.output

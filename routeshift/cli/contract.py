@@ -16,6 +16,7 @@ import click
 from routeshift.cases import case_files, endpoint_of
 from routeshift.cli import load_or_exit, main, registry_option
 from routeshift.registry import registry_path
+from routeshift.store import Store, StoreError
 
 
 class _ContractResults:
@@ -65,8 +66,9 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
     """Run the contract cases: each request to both apps, differences as JSON pointers.
 
     Runs through pytest with routeshift's plugin, so the conftest.py fixtures of the
-    contracts folder (the state hook) apply exactly as under `pytest`. Exit 0 when every
-    case passes, 1 on a mismatch, 2 on bad input.
+    contracts folder (the state hook) apply exactly as under `pytest`. The run is recorded
+    in the store, where `status` reads "verified". Exit 0 when every case passes, 1 on a
+    mismatch, 2 on bad input.
     """
     import pytest
 
@@ -115,6 +117,11 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
         if code == pytest.ExitCode.NO_TESTS_COLLECTED:
             click.echo(f"error: no contract cases in {folder}.", err=True)
         sys.exit(2 if code != pytest.ExitCode.TESTS_FAILED else 1)
+    try:
+        Store.for_registry(registry).record_contract_run(results)
+    except StoreError as exc:
+        click.echo(f"error: {exc} (the run is not recorded; status cannot see it).", err=True)
+        sys.exit(2)
     if fmt == "json":
         failed = sum(not r.passed for r in results)
         summary = {"cases": len(results), "passed": len(results) - failed, "failed": failed}

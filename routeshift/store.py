@@ -1,0 +1,223 @@
+"""What routeshift has observed, in SQL: contract runs now (shadow observations later).
+
+A SQLite file beside the registry by default (`routeshift.db`), any SQLAlchemy URL with
+`settings.store_url` or ROUTESHIFT_STORE_URL. Tables are created on first use.
+
+`status` and `promote` read "verified" from here: the latest contract result of every
+endpoint (its latest run that included that endpoint).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from routeshift.errors import RouteshiftError
+
+if TYPE_CHECKING:
+    from routeshift.contract import CaseResult
+    from routeshift.registry import Registry
+
+ENV_STORE_URL = "ROUTESHIFT_STORE_URL"
+DEFAULT_FILE = "routeshift.db"
+
+metadata = MetaData()
+
+contract_runs = Table(
+    "routeshift_contract_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("cases", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+)
+
+contract_results = Table(
+    "routeshift_contract_results",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", ForeignKey("routeshift_contract_runs.id"), nullable=False, index=True),
+    Column("endpoint", String(255), nullable=False, index=True),
+    Column("case_id", String(255), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("differences", Text, nullable=False),  # JSON list of "where: legacy != modern"
+)
+
+
+class StoreError(RouteshiftError):
+    """The store cannot be opened or written."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The latest contract result of one endpoint."""
+
+    endpoint: str
+    passed: int
+    failed: int
+    run_at: dt.datetime
+
+    @property
+    def ok(self) -> bool:
+        return self.passed > 0 and self.failed == 0
+
+
+def store_url(registry: Registry) -> str:
+    """ROUTESHIFT_STORE_URL, else settings.store_url, else routeshift.db beside the registry."""
+    url = os.environ.get(ENV_STORE_URL) or registry.settings.store_url
+    if url:
+        return url
+    return f"sqlite:///{(registry.folder / DEFAULT_FILE).resolve()}"
+
+
+class Store:
+    """The observation store behind one SQLAlchemy engine."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url)
+        except (SQLAlchemyError, ValueError, ImportError) as exc:
+            raise StoreError(f"cannot open the store {url!r}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._ready = False
+
+    @classmethod
+    def for_registry(cls, registry: Registry) -> Store:
+        return cls(store_url(registry))
+
+    def _prepare(self) -> None:
+        if self._ready:
+            return
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot create the tables in {self.url!r}: {exc}") from exc
+        self._ready = True
+
+    def record_contract_run(self, results: Sequence[CaseResult]) -> int:
+        """Store one run of contract cases; returns its id."""
+        self._prepare()
+        failed = sum(not r.passed for r in results)
+        try:
+            with self.engine.begin() as connection:
+                run_id = connection.execute(
+                    insert(contract_runs)
+                    .values(finished_at=dt.datetime.now(dt.UTC), cases=len(results), failed=failed)
+                    .returning(contract_runs.c.id)
+                ).scalar_one()
+                if results:
+                    connection.execute(
+                        insert(contract_results),
+                        [
+                            {
+                                "run_id": run_id,
+                                "endpoint": r.case.endpoint,
+                                "case_id": r.case.id,
+                                "method": r.case.method,
+                                "path": r.case.path,
+                                "passed": r.passed,
+                                "differences": json.dumps(
+                                    [str(d) for d in r.comparison.differences]
+                                ),
+                            }
+                            for r in results
+                        ],
+                    )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record the contract run in {self.url!r}: {exc}") from exc
+        return int(run_id)
+
+    def verifications(self) -> dict[str, Verification]:
+        """Per endpoint, the results of the latest run that included it."""
+        self._prepare()
+        latest = (
+            select(
+                contract_results.c.endpoint,
+                func.max(contract_results.c.run_id).label("run_id"),
+            )
+            .group_by(contract_results.c.endpoint)
+            .subquery()
+        )
+        query = (
+            select(
+                contract_results.c.endpoint,
+                contract_results.c.passed,
+                func.count().label("count"),
+                contract_runs.c.finished_at,
+            )
+            .join(
+                latest,
+                (latest.c.endpoint == contract_results.c.endpoint)
+                & (latest.c.run_id == contract_results.c.run_id),
+            )
+            .join(contract_runs, contract_runs.c.id == contract_results.c.run_id)
+            .group_by(
+                contract_results.c.endpoint,
+                contract_results.c.passed,
+                contract_runs.c.finished_at,
+            )
+        )
+        counts: dict[str, dict[str, object]] = {}
+        try:
+            with self.engine.connect() as connection:
+                for endpoint, passed, count, finished_at in connection.execute(query):
+                    row = counts.setdefault(
+                        endpoint, {"passed": 0, "failed": 0, "run_at": finished_at}
+                    )
+                    row["passed" if passed else "failed"] = count
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read contract runs from {self.url!r}: {exc}") from exc
+        return {
+            endpoint: Verification(
+                endpoint,
+                int(str(row["passed"])),
+                int(str(row["failed"])),
+                _aware(row["run_at"]),
+            )
+            for endpoint, row in counts.items()
+        }
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _aware(value: object) -> dt.datetime:
+    assert isinstance(value, dt.datetime)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _sqlite_pragmas(connection: object, _record: object) -> None:
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

@@ -116,11 +116,11 @@ class Store:
     def _prepare(self) -> None:
         if self._ready:
             return
-        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
-            Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+                Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
             metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot create the tables in {self.url!r}: {exc}") from exc
         self._ready = True
 

@@ -1,4 +1,5 @@
-"""routeshift.generate: requests drawn from the modern route, sent to both sides."""
+"""routeshift.generate and routeshift.strategies: requests drawn from the modern route,
+sent to both sides."""
 
 from __future__ import annotations
 
@@ -28,18 +29,20 @@ from routeshift.generate import (
     DEFAULT_EXAMPLES,
     ENV_EXAMPLES,
     GeneratedMismatch,
-    GenerateError,
-    body_strategy,
     check_generated,
-    edge_values,
     generated_examples,
     generated_test,
     generation_settings,
+)
+from routeshift.registry import load_registry
+from routeshift.strategies import (
+    GenerateError,
+    body_strategy,
+    edge_values,
     operation_of,
     path_strategy,
     strategy_for,
 )
-from routeshift.registry import load_registry
 
 ITEMS = {1: "apple", 2: "pear"}
 ROUTES: list[dict[str, Any]] = [

@@ -26,6 +26,7 @@ from routeshift.contract import CaseResult, ContractClient, Harness, StateHook
 from routeshift.contract import no_state as _no_state
 from routeshift.errors import CaseFileError, RouteshiftError
 from routeshift.registry import DEFAULT_PATH, ENV_PATH, ENV_PATH_ALIAS, load_registry
+from routeshift.store import Store
 
 RESULTS = pytest.StashKey[list[CaseResult]]()
 REGISTRY = pytest.StashKey[Path | None]()
@@ -47,6 +48,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ENDPOINT",
         help="collect only the cases of this endpoint (repeatable).",
     )
+    group.addoption(
+        "--routeshift-record",
+        action="store_true",
+        help="record the contract results in the store (as `routeshift contract` does), "
+        "where `routeshift status` reads verified routes.",
+    )
     parser.addini("routeshift_registry", "path of migration_status.yaml", default="")
 
 
@@ -62,6 +69,18 @@ def pytest_configure(config: pytest.Config) -> None:
     except RouteshiftError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONTRACTS_DIR] = (registry.folder / registry.settings.contracts_dir).resolve()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    results = config.stash.get(RESULTS, [])
+    path = config.stash.get(REGISTRY, None)
+    if not config.getoption("routeshift_record") or not results or path is None:
+        return
+    try:
+        Store.for_registry(load_registry(path)).record_contract_run(results)
+    except RouteshiftError as exc:
+        raise pytest.UsageError(f"routeshift: {exc}") from None
 
 
 def _registry_path(config: pytest.Config) -> Path | None:

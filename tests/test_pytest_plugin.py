@@ -347,3 +347,19 @@ def test_state_fixture_override_applies_to_case_files(project: pytest.Pytester) 
     result.assert_outcomes(passed=1)
     # a GET goes to legacy twice (to find noise), then to modern
     assert (project.path / "sides.txt").read_text().split() == ["legacy", "legacy", "modern"]
+
+
+# --- recording -----------------------------------------------------------------------
+
+
+def test_record_option_stores_the_run_for_status(project: pytest.Pytester) -> None:
+    from routeshift.store import Store
+
+    store = Store(f"sqlite:///{project.path / 'routeshift.db'}")
+    project.runpytest().assert_outcomes(passed=2, failed=1)
+    assert store.verifications() == {}  # not recorded without the option
+    project.runpytest("--routeshift-record").assert_outcomes(passed=2, failed=1)
+    verifications = store.verifications()
+    store.close()
+    assert verifications["greet"].ok and verifications["greet"].passed == 2
+    assert not verifications["count"].ok

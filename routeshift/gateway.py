@@ -28,7 +28,7 @@ from routeshift.discovery import (
     legacy_routes,
     modern_routes,
 )
-from routeshift.errors import AppImportError, Problem, RegistryError, RouteshiftError
+from routeshift.errors import AppImportError, RegistryError, RouteshiftError
 from routeshift.lifespan import ChildLifespan, LifespanError
 from routeshift.loader import load_app
 from routeshift.registry import Registry, check_routes, load_registry, registry_path
@@ -278,4 +278,4 @@ def _log_to_stderr() -> None:
     package_logger.setLevel(logging.INFO)
 
 
-__all__ = ["Apps", "Gateway", "Problem", "app_from_environment", "build_gateway"]
+__all__ = ["Apps", "Gateway", "app_from_environment", "build_gateway"]

@@ -32,6 +32,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
@@ -157,9 +158,23 @@ class Store:
             raise StoreError(f"cannot record the contract run in {self.url!r}: {exc}") from exc
         return int(run_id)
 
+    def _exists(self) -> bool:
+        """Whether the store has been written to; reading never creates it."""
+        if self._ready:
+            return True
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            if not Path(database).is_file():  # connecting would create the file
+                return False
+        try:
+            return inspect(self.engine).has_table(contract_results.name)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the store {self.url!r}: {exc}") from exc
+
     def verifications(self) -> dict[str, Verification]:
         """Per endpoint, the results of the latest run that included it."""
-        self._prepare()
+        if not self._exists():
+            return {}
         latest = (
             select(
                 contract_results.c.endpoint,

@@ -73,3 +73,9 @@ def test_store_url_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_an_unusable_store_says_so(url: str, words: str) -> None:
     with pytest.raises(StoreError, match=words):
         Store(url).record_contract_run([result("a", True)])
+
+
+def test_reading_an_empty_store_creates_nothing(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'never.db'}")
+    assert store.verifications() == {}
+    assert list(tmp_path.iterdir()) == []

@@ -50,6 +50,14 @@ def main() -> None:
     """Move a Flask app to FastAPI one route at a time."""
 
 
-from routeshift.cli import contract, routes  # noqa: E402  (the commands register themselves)
+from routeshift.cli import contract, routes, status  # noqa: E402  (the commands register themselves)
 
-__all__ = ["contract", "load_or_exit", "load_with_apps", "main", "registry_option", "routes"]
+__all__ = [
+    "contract",
+    "load_or_exit",
+    "load_with_apps",
+    "main",
+    "registry_option",
+    "routes",
+    "status",
+]

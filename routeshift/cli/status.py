@@ -1,0 +1,68 @@
+"""routeshift status: progress at a glance, as a table, JSON, markdown or an HTML page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sys
+
+import click
+
+from routeshift.cases import case_files, endpoint_of
+from routeshift.cli import load_with_apps, main, registry_option
+from routeshift.report import (
+    build_progress,
+    format_status_html,
+    format_status_markdown,
+    format_status_table,
+    status_document,
+)
+from routeshift.store import Store, StoreError
+
+
+@main.command()
+@registry_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown", "html"]),
+    default="table",
+    show_default=True,
+    help="markdown for a pull-request comment, html for a self-contained page.",
+)
+def status(registry_option: str | None, fmt: str) -> None:
+    """Progress at a glance: routes per state, percent modern and verified, by blueprint.
+
+    A route method is verified when it is modern and its endpoint's latest contract run
+    (`routeshift contract`) passed. Exit 0, or 2 on bad input (registry, apps, store).
+    """
+    registry, apps = load_with_apps(registry_option)
+    try:
+        store = Store.for_registry(registry)
+        try:
+            verifications = store.verifications()
+        finally:
+            store.close()
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    folder = registry.folder / registry.settings.contracts_dir
+    progress = build_progress(
+        registry,
+        apps.legacy_routes,
+        apps.modern_routes,
+        verifications=verifications,
+        case_endpoints={endpoint_of(path) for path in case_files(folder)},
+        generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+    )
+    if fmt == "json":
+        click.echo(json.dumps(status_document(progress), indent=2))
+    elif fmt == "markdown":
+        click.echo(format_status_markdown(progress), nl=False)
+    elif fmt == "html":
+        click.echo(format_status_html(progress), nl=False)
+    else:
+        color = sys.stdout.isatty()
+        width = shutil.get_terminal_size().columns if color else None
+        click.echo(format_status_table(progress, color=color, width=width), nl=False)

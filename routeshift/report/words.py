@@ -1,0 +1,83 @@
+"""Words and figures the formats share."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from routeshift.registry import State
+from routeshift.report.progress import Progress, RouteProgress, Tally
+
+if TYPE_CHECKING:
+    from routeshift.store import Verification
+
+
+# --- words shared by the formats ----------------------------------------------------
+
+
+def pct(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1f}".removesuffix(".0") + "%"
+
+
+def headline(progress: Progress) -> list[str]:
+    methods, routes = progress.by_method, progress.by_route
+    return [
+        f"{methods.modern} of {methods.total} route methods modern ({pct(methods.modern_percent)})",
+        f"{routes.modern} of {routes.total} routes modern ({pct(routes.modern_percent)})",
+        f"{methods.verified} of {methods.modern} modern methods verified "
+        f"({pct(methods.verified_percent)})",
+        f"{methods.unregistered} unregistered",
+    ]
+
+
+def state_text(route: RouteProgress, sep: str = ", ") -> str:
+    if not route.mixed:
+        return route.state
+    return sep.join(f"{m.method} {m.state}" for m in route.methods)
+
+
+def run_text(run: Verification | None) -> str:
+    """'4/5 passed 2024-05-01 12:00' (UTC), or '-' for no run."""
+    if run is None:
+        return "-"
+    when = run.run_at.astimezone(dt.UTC)
+    return f"{run.passed}/{run.passed + run.failed} passed {when:%Y-%m-%d %H:%M}"
+
+
+def handler_word(route: RouteProgress) -> str:
+    """yes, no, or the methods that have one (GET) when only some have."""
+    have = [m.method for m in route.methods if m.modern_handler]
+    if len(have) == len(route.methods):
+        return "yes"
+    return " ".join(have) or "no"
+
+
+def verified_word(route: RouteProgress) -> str:
+    """Of its modern methods: yes, failed (the latest run did not pass) or not run; '-'
+    when none is modern."""
+    modern = [m for m in route.methods if m.state == State.MODERN]
+    if not modern:
+        return "-"
+    if all(m.verified for m in modern):
+        return "yes"
+    return "not run" if route.verification is None else "failed"
+
+
+def generated_text(progress: Progress) -> str:
+    return f"{progress.generated_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def fraction(part: int, whole: int) -> str:
+    return f"{part}/{whole}"
+
+
+def verified_cell(tally: Tally) -> str:
+    if not tally.modern:
+        return "-"
+    return f"{tally.verified}/{tally.modern} ({pct(tally.verified_percent)})"

@@ -7,6 +7,7 @@
     |   +-- RegistryError      migration_status.yaml
     |   +-- CaseFileError      a contract case file
     +-- AppImportError         an app named in the registry cannot be imported
+    +-- EditError              an edit of the registry names a route it does not have
 
 `assert` is kept for routeshift's own invariants; everything a user supplies raises one
 of these.
@@ -63,6 +64,10 @@ class CaseFileError(FileError):
 
 class AppImportError(RouteshiftError):
     """An app named by an import string cannot be loaded."""
+
+
+class EditError(RouteshiftError):
+    """An edit of the registry (sync, promote, rollback) cannot be made as asked."""
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

@@ -50,14 +50,16 @@ def main() -> None:
     """Move a Flask app to FastAPI one route at a time."""
 
 
-from routeshift.cli import contract, routes, status  # noqa: E402  (the commands register themselves)
+from routeshift.cli import contract, edit, routes, scaffold, status  # noqa: E402  (they register)
 
 __all__ = [
     "contract",
+    "edit",
     "load_or_exit",
     "load_with_apps",
     "main",
     "registry_option",
     "routes",
+    "scaffold",
     "status",
 ]

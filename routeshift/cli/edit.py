@@ -1,0 +1,325 @@
+"""routeshift sync, promote, rollback: the commands that write the registry.
+
+Each reads the registry's text, edits it with routeshift.editor (comments, order and
+formatting kept), validates the result and replaces the file atomically; a running
+gateway picks the change up. `rollback` is the emergency path: it needs neither the apps
+nor the store, only a registry that loads.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from routeshift.cli import load_or_exit, main, registry_option
+from routeshift.discovery import LegacyRoute, legacy_routes
+from routeshift.editor import Change, save_registry, set_state_text, sync_text
+from routeshift.errors import AppImportError, EditError, RegistryError, RouteshiftError
+from routeshift.gateway import load_apps
+from routeshift.loader import load_app
+from routeshift.registry import Registry, State, parse_registry
+from routeshift.store import Store, StoreError, Verification
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+method_option = click.option(
+    "--method", metavar="M", help="Only this method (an entry with more methods is split)."
+)
+rule_option = click.option(
+    "--rule", metavar="RULE", help="Only the entry at this rule (for an endpoint with several)."
+)
+
+
+@main.command()
+@registry_option
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@format_option
+def sync(registry_option: str | None, dry_run: bool, fmt: str) -> None:
+    """Register the legacy routes the registry lacks (as legacy) and retire removed ones.
+
+    New entries go at the end of `routes`, in the legacy app's order; comments and
+    formatting of the file are kept. Running it again changes nothing.
+    """
+    registry, text = _read(registry_option)
+    found = _legacy_routes(registry)
+    new_text, changes = _edit(lambda: sync_text(text, found))
+    written = False
+    if changes and not dry_run:
+        written = _save(registry.path, new_text)
+    if fmt == "json":
+        document = _document("sync", registry, changes, written)
+        if dry_run:
+            document["diff"] = _diff(registry.path, text, new_text)
+        click.echo(json.dumps(document, indent=2))
+        return
+    for change in changes:
+        click.echo(str(change))
+    counts = ", ".join(
+        f"{sum(c.action == action for c in changes)} {action}"
+        for action in ("added", "retired", "restored")
+        if any(c.action == action for c in changes)
+    )
+    if not changes:
+        click.echo(
+            f"sync: {registry.path} lists every route of {registry.model.legacy_app}; "
+            "nothing to do."
+        )
+    elif dry_run:
+        click.echo(f"sync --dry-run: {counts}; nothing written. The edit:")
+        click.echo(_diff(registry.path, text, new_text), nl=False)
+    else:
+        click.echo(f"sync: {counts}; wrote {registry.path}.")
+
+
+@main.command()
+@registry_option
+@click.argument("endpoint")
+@method_option
+@rule_option
+@click.option("--to", "to", type=click.Choice([state.value for state in State]), required=True)
+@click.option(
+    "--percent", type=click.FloatRange(0, 100), help="Share of cohorts for modern (canary)."
+)
+@click.option("--force", is_flag=True, help="Skip the modern handler and contract checks.")
+@format_option
+def promote(
+    registry_option: str | None,
+    endpoint: str,
+    method: str | None,
+    rule: str | None,
+    to: str,
+    percent: float | None,
+    force: bool,
+    fmt: str,
+) -> None:
+    """Move ENDPOINT (all its entries, or --rule, --method) to the state --to.
+
+    Refused (exit 1) when the modern app has no handler for the route, or when the
+    latest contract run of the endpoint did not pass, unless --force.
+    """
+    if percent is not None and to != State.CANARY.value:
+        raise click.UsageError("--percent goes with --to canary only.")
+    registry, text = _read(registry_option)
+    new_text, changes = _edit(lambda: set_state_text(text, endpoint, to, method, rule, percent))
+    if not changes:
+        _nothing_to_do("promote", registry, endpoint, to, fmt)
+        return
+    try:
+        edited = parse_registry(new_text, registry.path)
+    except RegistryError as exc:
+        _fail(f"{exc}\nNothing was written.")
+    if to != State.LEGACY.value and not force:
+        reasons = _refusals(registry, edited, endpoint, changes)
+        if reasons:
+            for reason in reasons:
+                click.echo(f"refused: {reason}", err=True)
+            click.echo(
+                f"{registry.path} is unchanged. Fix the above, or pass --force to promote anyway.",
+                err=True,
+            )
+            sys.exit(1)
+    _save(registry.path, new_text)
+    _report("promote", registry, changes, fmt, forced=force and to != State.LEGACY.value)
+
+
+@main.command()
+@registry_option
+@click.argument("endpoint")
+@method_option
+@rule_option
+@format_option
+def rollback(
+    registry_option: str | None,
+    endpoint: str,
+    method: str | None,
+    rule: str | None,
+    fmt: str,
+) -> None:
+    """Send ENDPOINT (all its entries, or --rule, --method) back to legacy.
+
+    The emergency path: it reads neither the apps nor the store, only the registry.
+    """
+    registry, text = _read(registry_option)
+    new_text, changes = _edit(lambda: set_state_text(text, endpoint, State.LEGACY, method, rule))
+    if not changes:
+        _nothing_to_do("rollback", registry, endpoint, State.LEGACY.value, fmt)
+        return
+    _save(registry.path, new_text)
+    _report("rollback", registry, changes, fmt)
+
+
+# --- the checks before a promotion ----------------------------------------------------
+
+
+def _refusals(
+    registry: Registry, edited: Registry, endpoint: str, changes: Sequence[Change]
+) -> list[str]:
+    """Why the promotion in `changes` must not happen (none: it may)."""
+    try:
+        apps = load_apps(registry)
+    except RouteshiftError as exc:
+        _fail(f"{exc} Promotion looks for the modern handler; --force skips that.")
+    legacy = {(route.endpoint, route.rule): route for route in apps.legacy_routes}
+    modern_app = registry.model.modern_app
+    reasons = []
+    for change in changes:
+        route = legacy.get((change.endpoint, change.rule))
+        if route is None:
+            reasons.append(
+                f"{registry.model.legacy_app} has no rule {change.rule!r} for {endpoint}; "
+                "run `routeshift sync` and promote the route at its current rule."
+            )
+            continue
+        for method in change.methods:
+            entry = next(
+                e
+                for e in edited.routes
+                if (e.endpoint, e.rule) == (change.endpoint, change.rule) and method in e.methods
+            )
+            path = entry.modern_path or route.fastapi_path
+            if path is None:
+                reasons.append(
+                    f"{endpoint}: rule {change.rule!r} has no FastAPI translation; set "
+                    "modern_path on its entry to the path of the modern handler."
+                )
+            elif (path, method) not in apps.handlers:
+                reasons.append(
+                    f"{modern_app} has no handler for {method} {path} ({endpoint}). Port it "
+                    f"first (routeshift scaffold {endpoint} --method {method}), or set "
+                    "modern_path when the handler lives at another path."
+                )
+    verification = _verifications(registry).get(endpoint)
+    cases = f"{registry.settings.contracts_dir}/{endpoint}.yaml"
+    if verification is None:
+        reasons.append(
+            f"no contract run has checked {endpoint}. Write its cases in {cases} and run "
+            f"`routeshift contract --route {endpoint}` until they pass."
+        )
+    elif not verification.ok:
+        run_at = verification.run_at.strftime("%Y-%m-%d %H:%M UTC")
+        what = (
+            f"failed {verification.failed} of {verification.passed + verification.failed} cases"
+            if verification.failed
+            else "ran no case"
+        )
+        reasons.append(
+            f"the latest contract run of {endpoint} ({run_at}) {what}. Fix the port (or "
+            f"the cases in {cases}) and run `routeshift contract --route {endpoint}` again."
+        )
+    return reasons
+
+
+def _verifications(registry: Registry) -> dict[str, Verification]:
+    store = None
+    try:
+        store = Store.for_registry(registry)
+        return store.verifications()
+    except StoreError as exc:
+        _fail(f"{exc} Promotion reads the contract runs from the store; --force skips that.")
+    finally:
+        if store is not None:
+            store.close()
+
+
+# --- reading, editing, writing ----------------------------------------------------------
+
+
+def _read(registry_option: str | None) -> tuple[Registry, str]:
+    registry = load_or_exit(registry_option)
+    try:
+        return registry, registry.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {registry.path}: {exc}")
+
+
+def _legacy_routes(registry: Registry) -> tuple[LegacyRoute, ...]:
+    """The legacy app's routes; sync needs the legacy app only."""
+    what = f"legacy_app in {registry.path}:{registry.line(('legacy_app',))}"
+    try:
+        app = load_app(
+            registry.model.legacy_app, search_dirs=(registry.folder, Path.cwd()), what=what
+        )
+        if not hasattr(app, "url_map"):
+            raise AppImportError(
+                f"{what}: {registry.model.legacy_app!r} is a {type(app).__name__}, not a "
+                "Flask app (it has no url_map)."
+            )
+    except RouteshiftError as exc:
+        _fail(str(exc))
+    return legacy_routes(app)
+
+
+def _edit(edit: Callable[[], tuple[str, tuple[Change, ...]]]) -> tuple[str, tuple[Change, ...]]:
+    try:
+        return edit()
+    except EditError as exc:
+        _fail(str(exc))
+
+
+def _save(path: Path, text: str) -> bool:
+    try:
+        save_registry(path, text)
+    except RegistryError as exc:
+        _fail(f"the edit would leave an invalid registry; nothing was written.\n{exc}")
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc}. Nothing was written.")
+    return True
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+# --- output ---------------------------------------------------------------------------
+
+
+def _document(
+    command: str, registry: Registry, changes: Sequence[Change], written: bool
+) -> dict[str, object]:
+    return {
+        "command": command,
+        "registry": str(registry.path),
+        "written": written,
+        "changes": [change.as_dict() for change in changes],
+    }
+
+
+def _report(
+    command: str, registry: Registry, changes: Sequence[Change], fmt: str, forced: bool = False
+) -> None:
+    if fmt == "json":
+        document = _document(command, registry, changes, True)
+        document["forced"] = forced
+        click.echo(json.dumps(document, indent=2))
+        return
+    for change in changes:
+        click.echo(str(change))
+    if forced:
+        click.echo("--force: the handler and contract checks were skipped.")
+    click.echo(f"wrote {registry.path}; a running gateway picks it up within a second.")
+
+
+def _nothing_to_do(command: str, registry: Registry, endpoint: str, state: str, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(_document(command, registry, (), False), indent=2))
+    else:
+        click.echo(f"{endpoint} is already {state} in {registry.path}; nothing to do.")
+
+
+def _diff(path: Path, old: str, new: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=str(path),
+            tofile=f"{path} (after sync)",
+        )
+    )

@@ -1,0 +1,96 @@
+"""routeshift scaffold: write the starting point of the port of one legacy route."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from routeshift.cli import load_with_apps, main, registry_option
+from routeshift.errors import RouteshiftError
+from routeshift.scaffold import Scaffold, ScaffoldExists, plan_scaffold, write_files
+
+
+@main.command()
+@registry_option
+@click.argument("endpoint")
+@click.option("--method", metavar="M", help="Only this method of the rule (default: each).")
+@click.option("--rule", metavar="RULE", help="The rule, when the endpoint has several.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the module here (default: <modern package>/routers/<endpoint>.py).",
+)
+@click.option(
+    "--sample",
+    metavar="PATH",
+    help="Send this request path to legacy for the response model (besides the cases).",
+)
+@click.option("--force", is_flag=True, help="Overwrite the module if it exists.")
+def scaffold(
+    registry_option: str | None,
+    endpoint: str,
+    method: str | None,
+    rule: str | None,
+    out: Path | None,
+    sample: str | None,
+    force: bool,
+) -> None:
+    """Write a FastAPI handler stub for ENDPOINT, with its response model inferred from
+    legacy's real answers to the route's contract cases (or to --sample PATH), and a
+    case file when the route has none. Never overwrites a file without --force.
+
+    Exit 0 written, 1 a file exists (use --force), 2 bad input.
+    """
+    registry, apps = load_with_apps(registry_option)
+    try:
+        planned = plan_scaffold(
+            registry, apps, endpoint, method=method, rule=rule, out=out, sample=sample
+        )
+    except RouteshiftError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    try:
+        write_files(planned.files, force=force)
+    except ScaffoldExists as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"error: cannot write {exc.filename}: {exc.strerror}.", err=True)
+        sys.exit(2)
+    click.echo(format_report(planned, registry_option))
+
+
+def format_report(planned: Scaffold, registry_option: str | None) -> str:
+    """What was written and what to do next."""
+    module = _shown(planned.module.path)
+    lines = [f"wrote {module}"]
+    lines += [f"  {signature}" for signature in planned.signatures]
+    if planned.case_file is not None:
+        count = planned.cases_written
+        lines.append(f"wrote {_shown(planned.case_file.path)} ({count} case{'s' * (count > 1)})")
+    elif planned.cases_read:
+        lines.append(f"read {planned.cases_read} case(s) of {_shown(planned.case_path)}")
+    lines += [f"note: {note}" for note in planned.notes]
+    where = f" ({_shown(planned.app_file)})" if planned.app_file else ""
+    first, second = planned.include_lines
+    registry = f" --registry {registry_option}" if registry_option else ""
+    lines += [
+        "next:",
+        f"  1. port the view: fill in {module} (each `raise NotImplementedError` is a TODO)",
+        f"  2. include the router in the app{where}:",
+        f"         {first}",
+        f"         {second}",
+        f"  3. add a case for every answer of the route to {_shown(planned.case_path)}, then:",
+        f"         routeshift contract --route {planned.endpoint}{registry}",
+    ]
+    return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,95 @@
+"""A werkzeug rule as a FastAPI path with typed parameters (pure)."""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from dataclasses import dataclass
+
+from werkzeug.routing import parse_converter_args
+
+from routeshift.discovery import _VARIABLE, to_fastapi_path
+
+_CONVERTER_TYPES = {
+    "default": "str",
+    "string": "str",
+    "path": "str",
+    "int": "int",
+    "float": "float",
+    "uuid": "uuid.UUID",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PathParameter:
+    """One variable of a rule: werkzeug's converter and the handler's type for it."""
+
+    name: str
+    converter: str
+    arguments: str = ""
+    annotation: str = "str"
+
+    @property
+    def python_name(self) -> str:
+        return self.name + "_" if keyword.iskeyword(self.name) else self.name
+
+    @property
+    def werkzeug(self) -> str:
+        """The converter as written in the rule: `int`, `int(min=1)`, `any(a, b)`."""
+        return f"{self.converter}({self.arguments})" if self.arguments else self.converter
+
+    def __repr__(self) -> str:
+        return f"PathParameter({self.name!r}, {self.werkzeug} -> {self.annotation})"
+
+
+@dataclass(frozen=True, slots=True)
+class PathTranslation:
+    """A werkzeug rule as a FastAPI path with its typed parameters.
+
+    `needs_modern_path` is True when routeshift's own translation (discovery) has none
+    for the rule (any, uuid, custom converters): the registry entry then names the path
+    with `modern_path`.
+    """
+
+    rule: str
+    path: str
+    parameters: tuple[PathParameter, ...]
+    needs_modern_path: bool = False
+
+
+def translate_rule(rule: str) -> PathTranslation:
+    """`/users/<int:user_id>` -> `/users/{user_id}` with `user_id: int`.
+
+    int -> int, float -> float, string and plain `<x>` -> str, path -> str as `{x:path}`,
+    uuid -> uuid.UUID, any(a, b) -> Literal["a", "b"]; other converters -> str.
+    """
+    parameters: list[PathParameter] = []
+
+    def replace(match: re.Match[str]) -> str:
+        converter = match.group("converter") or "default"
+        arguments = (match.group("args") or "").strip()
+        name = match.group("name")
+        parameters.append(
+            PathParameter(name, converter, arguments, _annotation(converter, arguments))
+        )
+        return "{" + name + (":path" if converter == "path" else "") + "}"
+
+    path = _VARIABLE.sub(replace, rule)
+    return PathTranslation(rule, path, tuple(parameters), to_fastapi_path(rule) is None)
+
+
+def _annotation(converter: str, arguments: str) -> str:
+    if converter == "any":
+        try:
+            options, _ = parse_converter_args(arguments)
+        except ValueError:
+            options = ()
+        if options:
+            return "Literal[" + ", ".join(py_str(str(o)) for o in options) + "]"
+    return _CONVERTER_TYPES.get(converter, "str")
+
+
+def py_str(text: str) -> str:
+    """A Python string literal in double quotes (ruff format's choice)."""
+    return json.dumps(text, ensure_ascii=False)

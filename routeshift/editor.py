@@ -16,6 +16,7 @@ import contextlib
 import copy
 import enum
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from routeshift.discovery import LegacyRoute
-from routeshift.errors import EditError, did_you_mean
+from routeshift.errors import EditError, RouteshiftError, did_you_mean
 from routeshift.registry import Registry, State, parse_registry
 from routeshift.roundtrip import (
     Document,
@@ -40,6 +41,7 @@ from routeshift.roundtrip import (
     take_after_key,
     take_trailing,
 )
+from routeshift.yamlsource import parse_yaml
 
 #: The order methods are written in, for new entries.
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
@@ -165,6 +167,10 @@ def set_state_text(
     method = method.upper() if method else None
     if percent is not None and state is not State.CANARY:
         raise EditError(f"a percent goes with state canary only, not {state.value}.")
+    if percent is None:
+        fast = _set_state_in_place(text, endpoint, state, method, rule)
+        if fast is not None:
+            return fast
     document = Document(text, "the registry")
     routes = _routes(document.data)
     moving = [
@@ -193,6 +199,71 @@ def set_state_text(
             Change(Action.STATE, endpoint, entry_rule, methods, state.value, before, split)
         )
     return document.result(), tuple(reversed(changes))
+
+
+_STATE_LINE = re.compile(
+    r"^(?P<head>\s*(?:-\s+)?state:\s*)(?P<quote>['\"]?)(?P<value>[a-z]+)(?P=quote)"
+    r"(?P<tail>\s*(?:#.*)?)$"
+)
+
+
+def _set_state_in_place(
+    text: str, endpoint: str, state: State, method: str | None, rule: str | None
+) -> tuple[str, tuple[Change, ...]] | None:
+    """The common edit, a state and nothing else, as a change of those lines alone.
+
+    Read with PyYAML's C parser and its line marks: this is what keeps a rollback fast on
+    a registry of thousands of routes (ruamel's round trip reads it in seconds). Returns
+    None, for the round trip to do it, when the edit is anything more: a split by
+    method, an unknown endpoint, rule or method, or a state not on a line of its own.
+    """
+    try:
+        data, marks = parse_yaml(text, "the registry")
+    except RouteshiftError:
+        return None
+    routes = data.get("routes") if isinstance(data, dict) else None
+    if not isinstance(routes, list):
+        return None
+    lines = text.splitlines(keepends=True)
+    changes: list[Change] = []
+    found = False
+    for index, entry in enumerate(routes):
+        if not isinstance(entry, dict) or entry.get("endpoint") != endpoint:
+            continue
+        if entry.get("retired") or (rule is not None and entry.get("rule") != rule):
+            continue
+        methods = entry.get("methods")
+        if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+            return None
+        methods = [m.upper() for m in methods]
+        if method is not None and method not in methods:
+            continue
+        if method is not None and len(methods) > 1:
+            return None  # a split: the round trip's work
+        found = True
+        before = str(entry.get("state", ""))
+        if before == state.value:
+            continue
+        line = marks.get(("routes", index, "state"), 0) - 1
+        match = _STATE_LINE.match(lines[line].rstrip("\r\n")) if 0 <= line < len(lines) else None
+        if match is None or match["value"] != before:
+            return None
+        ending = lines[line][len(lines[line].rstrip("\r\n")) :]
+        lines[line] = f"{match['head']}{match['quote']}{state.value}{match['quote']}"
+        lines[line] += f"{match['tail']}{ending}"
+        changes.append(
+            Change(
+                Action.STATE,
+                endpoint,
+                str(entry.get("rule", "")),
+                tuple(methods),
+                state.value,
+                before,
+            )
+        )
+    if not found:
+        return None
+    return "".join(lines), tuple(changes)
 
 
 def _routes(data: CommentedMap, *, create: bool = False) -> CommentedSeq:

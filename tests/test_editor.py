@@ -420,3 +420,35 @@ def test_save_registry_never_writes_an_invalid_registry(tmp_path: Path) -> None:
     new, _ = set_state_text(TEXT, "items.item", "modern")
     assert save_registry(path, new).routes[0].state.value == "modern"
     assert path.read_text(encoding="utf-8") == new
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param("    state: modern\n", "    state: legacy\n", id="plain"),
+        pytest.param(
+            "    state: modern   # ported in May\n",
+            "    state: legacy   # ported in May\n",
+            id="comment-kept",
+        ),
+        pytest.param('    state: "modern"\n', '    state: "legacy"\n', id="quotes-kept"),
+        pytest.param("    state: modern\r\n", "    state: legacy\r\n", id="crlf-kept"),
+    ],
+)
+def test_a_state_change_touches_that_line_alone(line: str, expected: str) -> None:
+    head = "legacy_app: a:app\nmodern_app: b:app\nroutes:\n"
+    entry = "  - endpoint: e\n    rule: /e\n    methods: [GET]\n"
+    other = "  - {endpoint: f, rule: /f, methods: [GET], state: modern}\n"
+    text = head + entry + line + other
+    new, changes = set_state_text(text, "e", "legacy")
+    assert new == head + entry + expected + other
+    assert [str(c) for c in changes] == ["e GET /e: modern -> legacy"]
+
+
+def test_a_state_in_a_flow_mapping_still_changes() -> None:
+    text = (
+        "legacy_app: a:app\nmodern_app: b:app\nroutes:\n"
+        "  - {endpoint: f, rule: /f, methods: [GET], state: modern}\n"
+    )
+    new, _ = set_state_text(text, "f", "legacy")
+    assert "state: legacy" in new and "state: modern" not in new

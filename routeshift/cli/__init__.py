@@ -50,9 +50,10 @@ def main() -> None:
     """Move a Flask app to FastAPI one route at a time."""
 
 
-from routeshift.cli import contract, edit, routes, scaffold, status  # noqa: E402  (they register)
+from routeshift.cli import check, contract, edit, routes, scaffold, status  # noqa: E402, I001
 
 __all__ = [
+    "check",
     "contract",
     "edit",
     "load_or_exit",

@@ -187,7 +187,7 @@ class Registry:
 
     def line(self, loc: Loc) -> int:
         """The line of `loc` (e.g. ("routes", 3, "state")), or of its nearest parent."""
-        return line_of(dict(self.marks), loc)
+        return line_of(self.marks, loc)
 
     def problem(self, loc: Loc, message: str) -> Problem:
         return Problem(str(self.path), self.line(loc), message)

@@ -175,32 +175,20 @@ class Store:
         """Per endpoint, the results of the latest run that included it."""
         if not self._exists():
             return {}
-        latest = (
-            select(
-                contract_results.c.endpoint,
-                func.max(contract_results.c.run_id).label("run_id"),
-            )
-            .group_by(contract_results.c.endpoint)
-            .subquery()
-        )
+        # each endpoint's rows of its latest run: one pass with a window function, where a
+        # join on max(run_id) per endpoint costs SQLite a scan per row
+        latest = func.max(contract_results.c.run_id).over(partition_by=contract_results.c.endpoint)
+        ranked = select(
+            contract_results.c.endpoint,
+            contract_results.c.passed,
+            contract_results.c.run_id,
+            latest.label("latest"),
+        ).subquery()
         query = (
-            select(
-                contract_results.c.endpoint,
-                contract_results.c.passed,
-                func.count().label("count"),
-                contract_runs.c.finished_at,
-            )
-            .join(
-                latest,
-                (latest.c.endpoint == contract_results.c.endpoint)
-                & (latest.c.run_id == contract_results.c.run_id),
-            )
-            .join(contract_runs, contract_runs.c.id == contract_results.c.run_id)
-            .group_by(
-                contract_results.c.endpoint,
-                contract_results.c.passed,
-                contract_runs.c.finished_at,
-            )
+            select(ranked.c.endpoint, ranked.c.passed, func.count(), contract_runs.c.finished_at)
+            .join(contract_runs, contract_runs.c.id == ranked.c.run_id)
+            .where(ranked.c.run_id == ranked.c.latest)
+            .group_by(ranked.c.endpoint, ranked.c.passed, contract_runs.c.finished_at)
         )
         counts: dict[str, dict[str, object]] = {}
         try:

@@ -7,7 +7,7 @@ twice in one mapping, which PyYAML would silently resolve, is a problem here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -72,7 +72,7 @@ def _index(
             _index(item, loc + (index,), marks, problems, file)
 
 
-def line_of(marks: dict[Loc, int], loc: Loc) -> int:
+def line_of(marks: Mapping[Loc, int], loc: Loc) -> int:
     """The line of `loc`, or of its nearest parent that has one."""
     while loc:
         if loc in marks:

@@ -432,3 +432,28 @@ def test_markdown_for_a_pull_request_comment(shop: Progress) -> None:
     assert cells(item)[6] == "❌"
     listing = next(row for row in rows if row.startswith("| `items.listing`"))
     assert cells(listing)[6:] == ["✅", "3/3 passed 2024-05-01 11:00"]
+
+
+def test_a_large_route_table_is_plain_columns(
+    shop: Progress, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import routeshift.report.table as table
+
+    rich_text = format_status_table(shop)
+    monkeypatch.setattr(table, "RICH_ROUTE_LIMIT", 1)
+    plain_text = format_status_table(shop)
+    assert plain_text != rich_text
+    lines = plain_text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("ROUTE "))
+    assert lines[header].split() == [
+        "ROUTE",
+        "RULE",
+        "STATE",
+        "OWNER",
+        "HANDLER",
+        "CASES",
+        "VERIFIED",
+        "LAST",
+        "RUN",
+    ]
+    assert {line.split()[0] for line in lines[header + 1 :]} == {r.endpoint for r in shop.routes}

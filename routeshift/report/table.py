@@ -49,10 +49,45 @@ def format_status_table(
     console.print(f"{progress.legacy_app} -> {progress.modern_app}, {generated_text(progress)}")
     console.print("; ".join(headline(progress)) + ".", style="bold")
     console.print(_blueprint_table(progress))
-    console.print(_route_table(progress))
+    routes = sum(len(blueprint.routes) for blueprint in progress.blueprints)
+    if routes <= RICH_ROUTE_LIMIT:
+        console.print(_route_table(progress))
     output = console.file
     assert isinstance(output, io.StringIO)
-    return "\n".join(line.rstrip() for line in output.getvalue().rstrip().splitlines()) + "\n"
+    text = "\n".join(line.rstrip() for line in output.getvalue().rstrip().splitlines()) + "\n"
+    if routes > RICH_ROUTE_LIMIT:
+        text += "\n" + _plain_route_table(progress)
+    return text
+
+
+#: rich lays a table out cell by cell (seconds for thousands of rows): past this many
+#: routes the route table is plain aligned columns
+RICH_ROUTE_LIMIT = 400
+
+_ROUTE_COLUMNS = ("ROUTE", "RULE", "STATE", "OWNER", "HANDLER", "CASES", "VERIFIED", "LAST RUN")
+
+
+def _plain_route_table(progress: Progress) -> str:
+    rows = [
+        (
+            route.endpoint,
+            route.rule,
+            state_text(route, ", "),
+            route.owner or "-",
+            handler_word(route),
+            yes(route.has_cases),
+            verified_word(route),
+            run_text(route.verification),
+        )
+        for blueprint in progress.blueprints
+        for route in blueprint.routes
+    ]
+    widths = [max(len(row[i]) for row in [_ROUTE_COLUMNS, *rows]) for i in range(8)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [_ROUTE_COLUMNS, *rows]
+    ]
+    return "\n".join(lines) + "\n"
 
 
 _UNWRAPPED = 10_000

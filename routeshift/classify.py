@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.routing import Match
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, MapAdapter, RequestRedirect
 
 from routeshift.discovery import LegacyRoute
@@ -166,6 +166,8 @@ class Classifier:
             return self._modern_only(scope, method) or self._with_allow(scope)
         except NotFound:
             return self._modern_only(scope, method) or LEGACY_UNMATCHED
+        except HTTPException:  # any other routing answer (e.g. WebsocketMismatch): Flask's
+            return LEGACY_UNMATCHED
         key = (rule.endpoint, rule.rule, method)
         decision = self.table.get(key)
         if decision is None:

@@ -100,7 +100,10 @@ class Gateway:
         *,
         force_legacy: bool = False,
         watch_interval: float = 0.5,
+        signature: tuple[int, int, int] | None = None,
     ) -> None:
+        """`signature`: the registry file's, taken before it was read (default: now), so
+        that an edit saved while the apps were importing is loaded by the watcher."""
         self.apps = apps
         self.modern = apps.modern
         self.bridge = LegacyBridge(apps.legacy, threads=registry.settings.bridge_threads)
@@ -108,7 +111,7 @@ class Gateway:
         self.watch_interval = watch_interval
         self.registry = registry
         self.classifier = self._classifier(registry)
-        self._signature = _signature(registry.path)
+        self._signature = signature if signature is not None else _signature(registry.path)
         self._watcher: asyncio.Task[None] | None = None
 
     # --- the registry -------------------------------------------------------------
@@ -155,6 +158,13 @@ class Gateway:
                     )
             check(registry, self.apps)
             classifier = self._classifier(registry)
+            if registry.settings.bridge_threads != self.registry.settings.bridge_threads:
+                logger.warning(
+                    "settings.bridge_threads changed to %d; the bridge keeps %d threads "
+                    "until the gateway restarts.",
+                    registry.settings.bridge_threads,
+                    self.bridge.threads,
+                )
         except RouteshiftError as exc:
             logger.error("%s\nstill serving the last good registry.", exc)
             return False
@@ -169,7 +179,12 @@ class Gateway:
             if signature == self._signature:
                 continue
             self._signature = signature
-            await asyncio.to_thread(self.reload)
+            try:
+                await asyncio.to_thread(self.reload)
+            except Exception:  # the watcher must outlive any one bad edit
+                logger.exception(
+                    "reloading %s failed; still serving the last good registry.", self.registry.path
+                )
 
     # --- ASGI ----------------------------------------------------------------------
 
@@ -208,6 +223,7 @@ class Gateway:
         try:
             await child.startup()
         except LifespanError as exc:
+            await asyncio.to_thread(self.bridge.close)
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
             return
         if self.watch_interval > 0:
@@ -222,7 +238,8 @@ class Gateway:
             await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
             return
         finally:
-            self.bridge.close()
+            # off the event loop: a call still reading a large body needs the loop
+            await asyncio.to_thread(self.bridge.close)
         await send({"type": "lifespan.shutdown.complete"})
 
 
@@ -244,7 +261,9 @@ def build_gateway(
 ) -> Gateway:
     """Load the registry (path, else MIGRATION_STATUS, else ./migration_status.yaml) and
     the apps it names, check them, and return the gateway. Raises RouteshiftError."""
-    loaded = load_registry(registry_path(registry))
+    path = registry_path(registry)
+    signature = _signature(path)  # before reading: an edit from now on is reloaded
+    loaded = load_registry(path)
     apps = load_apps(loaded, legacy_app, modern_app)
     check(loaded, apps)
     return Gateway(
@@ -252,6 +271,7 @@ def build_gateway(
         apps,
         force_legacy=force_legacy_from_env() if force_legacy is None else force_legacy,
         watch_interval=watch_interval,
+        signature=signature,
     )
 
 

@@ -45,9 +45,26 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
 
 
 def _index(
-    node: yaml.Node, loc: Loc, marks: dict[Loc, int], problems: list[Problem], file: str
+    node: yaml.Node,
+    loc: Loc,
+    marks: dict[Loc, int],
+    problems: list[Problem],
+    file: str,
+    above: frozenset[int] = frozenset(),
 ) -> None:
     """Record the line of every value (and of every key, under loc + (key,)) in `marks`."""
+    if id(node) in above:  # an alias of a node that contains it: `a: &x [*x]`
+        raise FileError(
+            [
+                Problem(
+                    file,
+                    node.start_mark.line + 1,
+                    "an alias refers to a node that contains "
+                    "it (a recursive alias); write the value out.",
+                )
+            ]
+        )
+    above = above | {id(node)}
     marks.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
@@ -65,11 +82,11 @@ def _index(
                 )
             seen[key] = line
             marks[loc + (key,)] = line
-            _index(value_node, loc + (key,), marks, problems, file)
+            _index(value_node, loc + (key,), marks, problems, file, above)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             marks[loc + (index,)] = item.start_mark.line + 1
-            _index(item, loc + (index,), marks, problems, file)
+            _index(item, loc + (index,), marks, problems, file, above)
 
 
 def line_of(marks: Mapping[Loc, int], loc: Loc) -> int:

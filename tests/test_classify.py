@@ -109,3 +109,17 @@ def test_host_matching_map_binds_per_request() -> None:
             {"type": "http", "method": "GET", "path": "/", "headers": [(b"host", host.encode())]}
         )
         assert decision.endpoint == endpoint
+
+
+def test_other_routing_answers_go_to_legacy() -> None:
+    """werkzeug raises WebsocketMismatch for an HTTP request to a websocket rule: Flask
+    answers it (400), the classifier does not raise."""
+    from flask import Flask
+
+    from routeshift.classify import Classifier
+
+    app = Flask(__name__)
+    app.add_url_rule("/ws", "ws", lambda: "ws", websocket=True)
+    classifier = Classifier(app.url_map, {}, (), frozenset())
+    decision = classifier.classify({"type": "http", "method": "GET", "path": "/ws", "headers": []})
+    assert (decision.side, decision.endpoint) == (Side.LEGACY, UNMATCHED)

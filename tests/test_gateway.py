@@ -406,3 +406,61 @@ def test_expect_100_continue(shop_server: LiveServer) -> None:
     head, _, payload = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert hashlib.sha256(body).hexdigest().encode() in payload
+
+
+def test_an_edit_saved_while_the_apps_import_is_loaded(
+    tmp_path: Path, live: Callable[..., LiveServer]
+) -> None:
+    """The registry's signature is taken before it is read: an operator's rollback saved
+    while the (slow) apps were importing must not be missed by the watcher."""
+    path = write_registry(tmp_path, SHOP_ROUTES, legacy_app="shop_during_import:app")
+    (tmp_path / "shop_during_import.py").write_text(
+        "from pathlib import Path\n"
+        "registry = Path(__file__).with_name('migration_status.yaml')\n"
+        "text = registry.read_text()\n"
+        "registry.write_text(text.replace('state: modern', 'state: legacy', 1) + '\\n')\n"
+        "from fixture_apps.flask_shop import create_app\n"
+        "app = create_app()\n"
+    )
+    gateway = build_gateway(path, force_legacy=False, watch_interval=0.1)
+    assert (
+        gateway.classifier.classify(
+            {"type": "http", "method": "GET", "path": "/items/1", "headers": []}
+        ).side.value
+        == "modern"
+    )  # read before the edit
+    server = live(gateway)
+    wait_for(lambda: httpx.get(server.url + "/items/1").headers["x-served-by"] == "legacy")
+
+
+def test_the_watcher_outlives_an_unexpected_error(
+    shop_registry: Path,
+    shop_apps: tuple[Any, Any],
+    live: Callable[..., LiveServer],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gateway = build_gateway(
+        shop_registry,
+        legacy_app=shop_apps[0],
+        modern_app=shop_apps[1],
+        force_legacy=False,
+        watch_interval=0.1,
+    )
+    reload = gateway.reload
+    calls: list[int] = []
+
+    def flaky() -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("disk hiccup")
+        return reload()
+
+    monkeypatch.setattr(gateway, "reload", flaky)
+    caplog.set_level(logging.ERROR, logger="routeshift.gateway")
+    server = live(gateway)
+    set_state(shop_registry, "items.item", "GET", "legacy")
+    wait_for(lambda: "disk hiccup" in caplog.text)
+    set_state(shop_registry, "items.item", "GET", "modern")
+    set_state(shop_registry, "items.item", "GET", "legacy")
+    wait_for(lambda: httpx.get(server.url + "/items/1").headers["x-served-by"] == "legacy")

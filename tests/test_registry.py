@@ -860,3 +860,12 @@ def test_comparison_rules_are_checked_at_load(key_lines: str, line: int, words: 
     (problem,) = caught.value.problems
     assert problem.line == line
     assert words in problem.message
+
+
+def test_a_recursive_alias_is_an_error_at_its_line() -> None:
+    text = "legacy_app: a:app\nmodern_app: b:app\nextra: &x [*x]\n"
+    with pytest.raises(RegistryError) as caught:
+        parse_registry(text, Path("migration_status.yaml"))
+    (problem,) = caught.value.problems
+    assert problem.line == 3
+    assert "recursive alias" in problem.message

@@ -31,7 +31,6 @@ from routeshift.errors import CaseFileError, FileError, Problem
 from routeshift.registry import HTTP_METHODS
 from routeshift.yamlsource import Loc, by_line, line_of, parse_yaml, validation_message
 
-BODY_KEYS = ("json", "form", "body")
 _NO_JSON = object()
 
 

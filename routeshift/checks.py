@@ -156,7 +156,7 @@ class _Gate:
         # entries whose check_routes problem is replaced by a finding here: index -> fragment
         self.replaced: dict[int, str] = {}
         self.contracts = Path(registry.settings.contracts_dir)
-        self.marks = dict(registry.marks)  # once: Registry.line copies the marks per call
+        self.marks = registry.marks
 
     # -- helpers
 

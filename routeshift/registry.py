@@ -162,9 +162,6 @@ class RegistryModel(_Strict):
     settings: Settings = Settings()
 
 
-_MODELS: dict[str, type[BaseModel]] = {"": RegistryModel, "settings": Settings}
-
-
 @dataclass(frozen=True, slots=True)
 class Registry:
     """A loaded registry: the validated model, where it came from, and its line marks."""

@@ -27,7 +27,7 @@ from routeshift.registry import Registry, State, parse_registry
 from routeshift.store import Store, StoreError, Verification
 
 format_option = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 method_option = click.option(
     "--method", metavar="M", help="Only this method (an entry with more methods is split)."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 
 from routeshift.report.progress import UNREGISTERED, Progress, RouteProgress
 from routeshift.report.words import (
@@ -16,10 +15,6 @@ from routeshift.report.words import (
     verified_cell,
     verified_word,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 # --- markdown -------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -22,10 +21,6 @@ from routeshift.report.words import (
     verified_word,
     yes,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 # --- table ----------------------------------------------------------------------------
 

@@ -389,14 +389,28 @@ def _number(value: float) -> int | float:
 # --- writing ---------------------------------------------------------------------------
 
 
-def save_registry(path: str | os.PathLike[str], text: str) -> Registry:
+def save_registry(
+    path: str | os.PathLike[str], text: str, *, expected: str | None = None
+) -> Registry:
     """Validate `text` as a registry (RegistryError if it is not), then write it atomically.
 
     The file is replaced only by a registry that loads, so a failed edit never leaves a
-    broken one behind for the gateway.
+    broken one behind for the gateway. With `expected` (the text the edit was made from),
+    a file that changed meanwhile (another edit, by hand or a second command) is left as
+    it is: EditError, rather than one edit silently undoing the other.
     """
     path = Path(path)
     registry = parse_registry(text, path)
+    if expected is not None:
+        try:
+            now = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise EditError(f"cannot read {path} again before writing: {exc}") from exc
+        if now != expected:
+            raise EditError(
+                f"{path} changed while this command ran (another edit?); nothing was "
+                "written. Run the command again."
+            )
     write_atomic(path, text)
     return registry
 

@@ -452,3 +452,15 @@ def test_a_state_in_a_flow_mapping_still_changes() -> None:
     )
     new, _ = set_state_text(text, "f", "legacy")
     assert "state: legacy" in new and "state: modern" not in new
+
+
+def test_an_edit_over_a_file_that_changed_meanwhile_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "migration_status.yaml"
+    read = "legacy_app: a:app\nmodern_app: b:app\nroutes: []\n"
+    meanwhile = read + "# a rollback saved by hand meanwhile\n"
+    path.write_text(meanwhile)
+    with pytest.raises(EditError, match="changed while this command ran"):
+        save_registry(path, read.replace("routes: []", "routes: []  # mine"), expected=read)
+    assert path.read_text() == meanwhile
+    save_registry(path, meanwhile + "# next\n", expected=meanwhile)
+    assert path.read_text().endswith("# next\n")

@@ -52,7 +52,7 @@ def sync(registry_option: str | None, dry_run: bool, fmt: str) -> None:
     new_text, changes = _edit(lambda: sync_text(text, found))
     written = False
     if changes and not dry_run:
-        written = _save(registry.path, new_text)
+        written = _save(registry.path, new_text, text)
     if fmt == "json":
         document = _document("sync", registry, changes, written)
         if dry_run:
@@ -125,7 +125,7 @@ def promote(
                 err=True,
             )
             sys.exit(1)
-    _save(registry.path, new_text)
+    _save(registry.path, new_text, text)
     _report("promote", registry, changes, fmt, forced=force and to != State.LEGACY.value)
 
 
@@ -151,7 +151,7 @@ def rollback(
     if not changes:
         _nothing_to_do("rollback", registry, endpoint, State.LEGACY.value, fmt)
         return
-    _save(registry.path, new_text)
+    _save(registry.path, new_text, text)
     _report("rollback", registry, changes, fmt)
 
 
@@ -263,9 +263,11 @@ def _edit(edit: Callable[[], tuple[str, tuple[Change, ...]]]) -> tuple[str, tupl
         _fail(str(exc))
 
 
-def _save(path: Path, text: str) -> bool:
+def _save(path: Path, text: str, read: str) -> bool:
     try:
-        save_registry(path, text)
+        save_registry(path, text, expected=read)
+    except EditError as exc:
+        _fail(str(exc))
     except RegistryError as exc:
         _fail(f"the edit would leave an invalid registry; nothing was written.\n{exc}")
     except OSError as exc:

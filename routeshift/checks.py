@@ -26,7 +26,7 @@ from routeshift.registry import Entry, Registry, State, check_routes
 from routeshift.yamlsource import Loc, describe, line_of
 
 if TYPE_CHECKING:
-    from routeshift.gateway import Apps
+    from routeshift.apps import Apps
     from routeshift.store import Verification
 
 

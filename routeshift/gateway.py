@@ -14,24 +14,18 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from routeshift.apps import Apps, check_apps, load_apps
 from routeshift.bridge import LegacyBridge
 from routeshift.classify import Classifier, Decision, Side, build_table, ported_paths
 from routeshift.discovery import (
-    LegacyRoute,
-    ModernRoute,
     flat_routes,
-    handler_index,
-    legacy_routes,
-    modern_routes,
 )
-from routeshift.errors import AppImportError, RegistryError, RouteshiftError
+from routeshift.errors import RegistryError, RouteshiftError
 from routeshift.lifespan import ChildLifespan, LifespanError
-from routeshift.loader import load_app
-from routeshift.registry import Registry, check_routes, load_registry, registry_path
+from routeshift.registry import Registry, load_registry, registry_path
 
 logger = logging.getLogger("routeshift.gateway")
 
@@ -42,48 +36,6 @@ Receive = Callable[[], Any]
 Send = Callable[[Message], Any]
 
 _SERVED_BY_MODERN = (b"x-served-by", b"modern")
-
-
-@dataclass(frozen=True, slots=True)
-class Apps:
-    """The two apps and what routeshift sees of them; fixed for the gateway's life."""
-
-    legacy: Any
-    modern: Any
-    legacy_routes: tuple[LegacyRoute, ...]
-    modern_routes: tuple[ModernRoute, ...]
-    handlers: frozenset[tuple[str, str]]
-
-
-def load_apps(registry: Registry, legacy_app: Any = None, modern_app: Any = None) -> Apps:
-    """Import the apps the registry names (unless given) and discover their routes."""
-    search = (registry.folder, Path.cwd())
-    if legacy_app is None:
-        legacy_app = load_app(
-            registry.model.legacy_app,
-            search_dirs=search,
-            what=f"legacy_app in {registry.path}:{registry.line(('legacy_app',))}",
-        )
-    if modern_app is None:
-        modern_app = load_app(
-            registry.model.modern_app,
-            search_dirs=search,
-            what=f"modern_app in {registry.path}:{registry.line(('modern_app',))}",
-        )
-    if not hasattr(legacy_app, "url_map"):
-        raise AppImportError(
-            f"legacy_app in {registry.path}: {registry.model.legacy_app!r} is a "
-            f"{type(legacy_app).__name__}, not a Flask app (it has no url_map)."
-        )
-    found = modern_routes(modern_app)
-    return Apps(legacy_app, modern_app, legacy_routes(legacy_app), found, handler_index(found))
-
-
-def check(registry: Registry, apps: Apps) -> None:
-    """Raise RegistryError when the registry does not fit the apps."""
-    problems = check_routes(registry, apps.legacy_routes, apps.modern_routes)
-    if problems:
-        raise RegistryError(problems)
 
 
 def force_legacy_from_env() -> bool:
@@ -156,7 +108,7 @@ class Gateway:
                             )
                         ]
                     )
-            check(registry, self.apps)
+            check_apps(registry, self.apps)
             classifier = self._classifier(registry)
             if registry.settings.bridge_threads != self.registry.settings.bridge_threads:
                 logger.warning(
@@ -265,7 +217,7 @@ def build_gateway(
     signature = _signature(path)  # before reading: an edit from now on is reloaded
     loaded = load_registry(path)
     apps = load_apps(loaded, legacy_app, modern_app)
-    check(loaded, apps)
+    check_apps(loaded, apps)
     return Gateway(
         loaded,
         apps,
@@ -298,4 +250,4 @@ def _log_to_stderr() -> None:
     package_logger.setLevel(logging.INFO)
 
 
-__all__ = ["Apps", "Gateway", "app_from_environment", "build_gateway"]
+__all__ = ["Apps", "Gateway", "app_from_environment", "build_gateway", "load_apps"]

@@ -10,8 +10,8 @@ import sys
 
 import click
 
+from routeshift.apps import Apps, load_apps
 from routeshift.errors import RouteshiftError
-from routeshift.gateway import Apps, load_apps
 from routeshift.registry import Registry, load_registry, registry_path
 
 

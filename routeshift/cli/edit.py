@@ -17,12 +17,11 @@ from typing import NoReturn
 
 import click
 
+from routeshift.apps import load_apps, load_legacy_app
 from routeshift.cli import load_or_exit, main, registry_option
 from routeshift.discovery import LegacyRoute, legacy_routes
 from routeshift.editor import Change, save_registry, set_state_text, sync_text
-from routeshift.errors import AppImportError, EditError, RegistryError, RouteshiftError
-from routeshift.gateway import load_apps
-from routeshift.loader import load_app
+from routeshift.errors import EditError, RegistryError, RouteshiftError
 from routeshift.registry import Registry, State, parse_registry
 from routeshift.store import Store, StoreError, Verification
 
@@ -241,19 +240,10 @@ def _read(registry_option: str | None) -> tuple[Registry, str]:
 
 def _legacy_routes(registry: Registry) -> tuple[LegacyRoute, ...]:
     """The legacy app's routes; sync needs the legacy app only."""
-    what = f"legacy_app in {registry.path}:{registry.line(('legacy_app',))}"
     try:
-        app = load_app(
-            registry.model.legacy_app, search_dirs=(registry.folder, Path.cwd()), what=what
-        )
-        if not hasattr(app, "url_map"):
-            raise AppImportError(
-                f"{what}: {registry.model.legacy_app!r} is a {type(app).__name__}, not a "
-                "Flask app (it has no url_map)."
-            )
+        return legacy_routes(load_legacy_app(registry))
     except RouteshiftError as exc:
         _fail(str(exc))
-    return legacy_routes(app)
 
 
 def _edit(edit: Callable[[], tuple[str, tuple[Change, ...]]]) -> tuple[str, tuple[Change, ...]]:

@@ -18,8 +18,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from routeshift.apps import Apps
 from routeshift.discovery import IMPLICIT_METHODS, LegacyRoute, ModernRoute, handler_index
-from routeshift.gateway import Apps
 from routeshift.registry import Entry, Registry, State
 
 if TYPE_CHECKING:

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RoutingException
 
+from routeshift.apps import Apps, load_apps
 from routeshift.cases import Case
 from routeshift.compare import Accepted, Comparison, Difference, Reply, Rules, compare
-from routeshift.gateway import Apps, load_apps
 from routeshift.lifespan import ChildLifespan
 from routeshift.registry import Entry, Registry, load_registry, registry_path
 
@@ -174,13 +176,36 @@ class Harness:
     # --- comparing ------------------------------------------------------------------
 
     def entry_for(self, case: Case) -> Entry | None:
-        """The registry entry of the case's endpoint and method, if there is one."""
+        """The registry entry of the case's endpoint, rule and method, if there is one.
+
+        The rule is the one the legacy app's own url_map matches for the case's method
+        and path; when the path matches no rule, the first entry of the endpoint that
+        serves the method (or else its first entry) is taken.
+        """
         candidates = [e for e in self.registry.routes if e.endpoint == case.endpoint]
         method = "GET" if case.method == "HEAD" else case.method
+        rule = self._legacy_rule(case.path, method)
+        if rule is not None:
+            for entry in candidates:
+                if entry.rule == rule and method in entry.methods:
+                    return entry
         for entry in candidates:
             if method in entry.methods:
                 return entry
         return candidates[0] if candidates else None
+
+    def _legacy_rule(self, path: str, method: str) -> str | None:
+        """The rule the legacy app's url_map sends `method path` to, or None."""
+        url_map = getattr(self.apps.legacy, "url_map", None)
+        if url_map is None:
+            return None
+        try:
+            matched, _ = url_map.bind("localhost").match(
+                path.partition("?")[0], method, return_rule=True
+            )
+        except (HTTPException, RoutingException):  # NotFound, MethodNotAllowed, redirects
+            return None
+        return str(matched.rule)
 
     def rules_for(self, case: Case) -> Rules:
         entry = self.entry_for(case)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if not config.getoption("routeshift_record") or not results or path is None:
         return
     try:
-        Store.for_registry(load_registry(path)).record_contract_run(results)
+        with closing(Store.for_registry(load_registry(path))) as store:
+            store.record_contract_run(results)
     except RouteshiftError as exc:
         raise pytest.UsageError(f"routeshift: {exc}") from None
 

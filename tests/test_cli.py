@@ -117,6 +117,38 @@ def test_contract_junit(tmp_path: Path) -> None:
     assert 'failures="1"' in result.output
 
 
+@pytest.mark.parametrize("fmt", ["table", "junit"])
+def test_contract_closes_its_store_and_leaves_no_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    import tempfile
+
+    from routeshift.store import Store
+
+    made: list[str] = []
+    mkdtemp = tempfile.mkdtemp
+
+    def recording_mkdtemp(*args: Any, **kwargs: Any) -> str:
+        made.append(mkdtemp(*args, **kwargs))
+        return made[-1]
+
+    closed: list[str] = []
+    close = Store.close
+
+    def recording_close(self: Store) -> None:
+        closed.append(self.url)
+        close(self)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
+    monkeypatch.setattr(Store, "close", recording_close)
+    registry = contract_project(tmp_path, {"items.item": FAILING})
+    result = run_contract(registry, "--format", fmt)
+    assert result.exit_code == 1, result.output
+    assert len(closed) == 1
+    assert [d for d in made if Path(d).exists()] == []
+    assert bool(made) == (fmt == "junit")
+
+
 def test_contract_bad_case_file_exits_2_with_file_line(tmp_path: Path) -> None:
     registry = contract_project(
         tmp_path, {"items.item": "cases:\n  - id: one\n    path: /items/1\n    jsn: {}\n"}

@@ -320,6 +320,45 @@ def test_case_ignore_adds_to_the_routes(make_harness: MakeHarness) -> None:
     assert harness.run(checked).passed
 
 
+def test_rules_come_from_the_entry_of_the_cases_rule(tmp_path: Path) -> None:
+    legacy = Flask(__name__)
+
+    @legacy.get("/pair", endpoint="pair")
+    @legacy.get("/pair/<int:n>", endpoint="pair")
+    def pair(n: int = 0) -> Any:
+        return jsonify(n=n, first=1, second=2)
+
+    modern = FastAPI()
+
+    @modern.get("/pair")
+    def pair_plain() -> Response:
+        return JSONResponse({"n": 0, "first": "changed", "second": 2})
+
+    @modern.get("/pair/{n}")
+    def pair_n(n: int) -> Response:
+        return JSONResponse({"n": n, "first": 1, "second": "changed"})
+
+    routes = [
+        route("pair", "/pair", "GET", ignore=["/first"]),
+        route("pair", "/pair/<int:n>", "GET", ignore=["/second"]),
+    ]
+    registry = load_registry(
+        write_registry(tmp_path, routes, legacy_app="given:app", modern_app="given:app")
+    )
+    harness = Harness(registry, load_apps(registry, legacy_app=legacy, modern_app=modern))
+    try:
+        second = case("pair", "GET", "/pair/3", query={"x": "1"})
+        assert harness.entry_for(second) is registry.routes[1]
+        assert harness.run(second).passed
+        assert harness.entry_for(case("pair", "HEAD", "/pair/3")) is registry.routes[1]
+        assert harness.entry_for(case("pair", "GET", "/pair")) is registry.routes[0]
+        assert harness.run(case("pair", "GET", "/pair")).passed
+        # a path legacy has no rule for: the endpoint's first entry, as before
+        assert harness.entry_for(case("pair", "GET", "/nowhere")) is registry.routes[0]
+    finally:
+        harness.close()
+
+
 # --- the state hook ----------------------------------------------------------------------
 
 

@@ -363,3 +363,20 @@ def test_record_option_stores_the_run_for_status(project: pytest.Pytester) -> No
     store.close()
     assert verifications["greet"].ok and verifications["greet"].passed == 2
     assert not verifications["count"].ok
+
+
+def test_record_option_closes_the_store(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from routeshift.store import Store
+
+    closed: list[str] = []
+    close = Store.close
+
+    def recording_close(self: Store) -> None:
+        closed.append(self.url)
+        close(self)
+
+    monkeypatch.setattr(Store, "close", recording_close)
+    project.runpytest("--routeshift-record").assert_outcomes(passed=2, failed=1)
+    assert closed == [f"sqlite:///{project.path / 'routeshift.db'}"]

@@ -518,3 +518,38 @@ def test_cases_of_another_rule_of_the_endpoint_are_left_out(tmp_path: Path) -> N
     assert [s.label for s in planned.samples] == ["b", "nowhere"]
     assert "    x: int\n" in planned.module.text
     assert repr(planned) == f"Scaffold('two', '/b/<int:x>' -> {str(tmp_path / 'm.py')!r})"
+
+
+def test_unsafe_cases_are_not_sent_to_legacy(tmp_path: Path) -> None:
+    from flask import Flask, request
+
+    legacy = Flask(__name__)
+    calls: list[str] = []
+
+    @legacy.route("/users", endpoint="users", methods=["GET", "POST", "DELETE"])
+    def users() -> Any:
+        calls.append(request.method)
+        return ({"id": 7}, 201) if request.method == "POST" else {"users": []}
+
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "contracts" / "users.yaml").write_text(
+        "cases:\n  - id: make\n    method: POST\n    path: /users\n    json: {name: Ann}\n"
+        "  - id: gone\n    method: DELETE\n    path: /users\n"
+    )
+    registry = load_registry(write_registry(tmp_path, [], settings={"contracts_dir": "contracts"}))
+    apps = load_apps(registry, legacy_app=legacy, modern_app=FastAPI())
+    planned = plan_scaffold(registry, apps, "users", out=tmp_path / "m.py")
+    # the case file has no safe case: the rule's own GET is the sample, and only it is sent
+    assert calls == ["GET"]
+    assert [(s.label, s.method) for s in planned.samples] == [("sample", "GET")]
+    (note,) = [n for n in planned.notes if n.startswith("not sent to legacy")]
+    assert "make (POST /users), gone (DELETE /users)" in note
+    assert "real data" in note and "--sample PATH" in note and "contract run" in note
+
+    calls.clear()
+    planned = plan_scaffold(
+        registry, apps, "users", method="POST", sample="/users", out=tmp_path / "m.py"
+    )
+    assert calls == [] and planned.samples == ()
+    assert any("sample (POST /users)" in n for n in planned.notes)
+    assert any(n.startswith("no sample was sent") for n in planned.notes)

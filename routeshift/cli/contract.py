@@ -102,13 +102,17 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
     ]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         args += ["-p", "routeshift.pytest_plugin"]
-    junit = Path(tempfile.mkdtemp()) / "contract.xml"
-    if fmt == "junit":
-        args += ["--junitxml", str(junit)]
-    collector = _ContractResults()
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        code = pytest.main(args, plugins=[collector])
+    with contextlib.ExitStack() as stack:
+        junit: Path | None = None
+        if fmt == "junit":
+            junit = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "contract.xml"
+            args += ["--junitxml", str(junit)]
+        collector = _ContractResults()
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            code = pytest.main(args, plugins=[collector])
+        # read before the folder goes; a run that broke off may have written none
+        junit_xml = junit.read_text(encoding="utf-8") if junit and junit.is_file() else ""
     results = collector.results
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or (
         code == pytest.ExitCode.TESTS_FAILED and not any(not r.passed for r in results)
@@ -118,7 +122,8 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
             click.echo(f"error: no contract cases in {folder}.", err=True)
         sys.exit(2 if code != pytest.ExitCode.TESTS_FAILED else 1)
     try:
-        Store.for_registry(registry).record_contract_run(results)
+        with contextlib.closing(Store.for_registry(registry)) as store:
+            store.record_contract_run(results)
     except StoreError as exc:
         click.echo(f"error: {exc} (the run is not recorded; status cannot see it).", err=True)
         sys.exit(2)
@@ -129,7 +134,7 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
             json.dumps({"summary": summary, "cases": [r.as_dict() for r in results]}, indent=2)
         )
     elif fmt == "junit":
-        click.echo(junit.read_text(encoding="utf-8"))
+        click.echo(junit_xml)
     else:
         click.echo(format_contract_table(results))
     sys.exit(0 if code == pytest.ExitCode.OK else 1)

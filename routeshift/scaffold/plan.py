@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.exceptions import HTTPException
 
+from routeshift.apps import Apps
 from routeshift.cases import Case, case, load_cases
 from routeshift.discovery import LegacyRoute
 from routeshift.errors import RouteshiftError, did_you_mean
-from routeshift.gateway import Apps
 from routeshift.registry import Entry, Registry
 from routeshift.scaffold.render import (
     IMPORTED_NAMES,
@@ -238,7 +238,9 @@ def plan_scaffold(
 
     Samples are the cases of <contracts_dir>/<endpoint>.yaml for the chosen methods,
     plus `sample` (a path) when given; with neither, a GET rule without parameters is
-    sampled at its own path. A case file is rendered only when none exists.
+    sampled at its own path. Only GET, HEAD and OPTIONS samples are sent: the others
+    would write to the legacy app's real data, and are listed in a note instead. A case
+    file is rendered only when none exists.
     """
     route = find_route(apps.legacy_routes, endpoint, rule)
     methods = select_methods(route, method)
@@ -256,9 +258,12 @@ def plan_scaffold(
     new: list[Case] = []
     if sample is not None:
         new.append(sample_case(endpoint, _sample_method(methods, method), sample))
-    elif not cases and "GET" in methods and not translation.parameters:
+    elif not any(c.safe for c in cases) and "GET" in methods and not translation.parameters:
         new.append(case(endpoint, "GET", route.rule, id="sample"))
-    samples = _send(registry, apps, [*cases, *new])
+    # an unsafe case would write to the legacy app's real data (its real database)
+    sent = [c for c in [*cases, *new] if c.safe]
+    skipped = [c for c in [*cases, *new] if not c.safe]
+    samples = _send(registry, apps, sent)
     package = modern_package(registry.model.modern_app)
     view = _view_name(apps, route)
     spec = ModuleSpec(
@@ -271,7 +276,7 @@ def plan_scaffold(
         ),
         path=entry.modern_path if entry is not None and entry.modern_path else "",
         tag=route.blueprint.rpartition(".")[2],
-        source=_source(cases, new, written),
+        source=_source([c for c in cases if c.safe], [c for c in new if c.safe], written),
         date_helper=date_helper(package),
     )
     rendered = render_module(spec)
@@ -295,6 +300,7 @@ def plan_scaffold(
         app_file=_app_file(registry.model.modern_app),
         notes=tuple(
             _notes(registry, apps, route, methods, entry, spec, samples, case_path)
+            + _unsafe_note(skipped)
             + _placement(registry, package, module_path)
         ),
     )
@@ -323,7 +329,9 @@ def _sample_method(methods: Sequence[str], chosen: str | None) -> str:
 
 
 def _send(registry: Registry, apps: Apps, cases: Sequence[Case]) -> list[Sample]:
-    """Each case sent to the legacy app in-process, with its state as it is."""
+    """Each safe case (GET, HEAD, OPTIONS) sent to the legacy app in-process, with its
+    state as it is; an unsafe case is never sent: it would write to legacy's real data."""
+    cases = [c for c in cases if c.safe]
     if not cases:
         return []
     from routeshift.contract import Harness  # httpx: imported only when samples are sent
@@ -418,6 +426,19 @@ def _notes(
             "unknown: add a case (or --sample PATH) that succeeds."
         )
     return notes
+
+
+def _unsafe_note(skipped: Sequence[Case]) -> list[str]:
+    """Why the unsafe cases were not sent, and how to get samples anyway."""
+    if not skipped:
+        return []
+    listed = ", ".join(f"{c.id} ({c.method} {c.path})" for c in skipped)
+    return [
+        f"not sent to legacy: {listed}. Scaffolding sends only GET, HEAD and OPTIONS, "
+        "because a POST, PUT, PATCH or DELETE would write to the legacy app's real data. "
+        "For a sample, pass --sample PATH of a GET, or take the answers of the contract "
+        "run (routeshift contract, with the state hook of the contracts folder)."
+    ]
 
 
 def _placement(registry: Registry, package: Package, module_path: Path) -> list[str]:

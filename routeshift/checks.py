@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from routeshift.discovery import LegacyRoute
 from routeshift.errors import Problem
-from routeshift.registry import Entry, Registry, State, check_routes
+from routeshift.registry import Entry, Registry, State, check_routes, handler_path
 from routeshift.yamlsource import Loc, describe, line_of
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ class _Gate:
         return line, Finding(level, code, where, message, fix)
 
     def modern_path(self, entry: Entry, route: LegacyRoute) -> str | None:
-        return entry.modern_path or route.fastapi_path
+        return handler_path(entry, route)
 
     def missing_handlers(self, entry: Entry, route: LegacyRoute) -> list[str] | None:
         """Methods of the entry the modern app has no handler for (None: no path known)."""

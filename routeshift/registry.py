@@ -285,6 +285,12 @@ def _check_states(registry: Registry) -> list[Problem]:
     return problems
 
 
+def handler_path(entry: Entry | None, route: LegacyRoute) -> str | None:
+    """The FastAPI path of a route's port: the entry's modern_path, else the rule's
+    translation (None when a converter has none)."""
+    return (entry.modern_path if entry is not None else None) or route.fastapi_path
+
+
 def check_routes(
     registry: Registry,
     legacy: Sequence[LegacyRoute],
@@ -362,7 +368,7 @@ def _check_handler(
 ) -> list[Problem]:
     here = ("routes", index)
     label = f"{describe(here)} ({entry.endpoint})"
-    path = entry.modern_path or route.fastapi_path
+    path = handler_path(entry, route)
     if path is None:
         return [
             registry.problem(

@@ -22,7 +22,7 @@ from routeshift.cli import load_or_exit, main, registry_option
 from routeshift.discovery import LegacyRoute, legacy_routes
 from routeshift.editor import Change, save_registry, set_state_text, sync_text
 from routeshift.errors import EditError, RegistryError, RouteshiftError
-from routeshift.registry import Registry, State, parse_registry
+from routeshift.registry import Registry, State, handler_path, parse_registry
 from routeshift.store import Store, StoreError, Verification
 
 format_option = click.option(
@@ -182,7 +182,7 @@ def _refusals(
                 for e in edited.routes
                 if (e.endpoint, e.rule) == (change.endpoint, change.rule) and method in e.methods
             )
-            path = entry.modern_path or route.fastapi_path
+            path = handler_path(entry, route)
             if path is None:
                 reasons.append(
                     f"{endpoint}: rule {change.rule!r} has no FastAPI translation; set "

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from routeshift.apps import Apps
 from routeshift.discovery import IMPLICIT_METHODS, LegacyRoute, ModernRoute, handler_index
-from routeshift.registry import Entry, Registry, State
+from routeshift.registry import Entry, Registry, State, handler_path
 
 if TYPE_CHECKING:
     from routeshift.store import Verification
@@ -63,7 +63,7 @@ def route_rows(registry: Registry, apps: Apps) -> list[RouteRow]:
             continue
         for method in sorted(route.methods):
             found = entries.get((route.endpoint, route.rule, method))
-            path = (found.modern_path if found else None) or route.fastapi_path
+            path = handler_path(found, route)
             rows.append(
                 RouteRow(
                     endpoint=route.endpoint,
@@ -352,7 +352,7 @@ def _route_progress(
     rows = []
     for method, entry in zip(methods, found, strict=True):
         state = entry.state.value if entry else UNREGISTERED
-        path = (entry.modern_path if entry else None) or route.fastapi_path
+        path = handler_path(entry, route)
         rows.append(
             MethodProgress(
                 method=method,

@@ -15,8 +15,8 @@ from typing import Any
 #: Methods that every Flask rule answers on its own and that are never ported alone.
 IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 
-# werkzeug's rule syntax: <converter(arguments):name> or <name>
-_VARIABLE = re.compile(
+#: werkzeug's rule syntax, one variable: <converter(arguments):name> or <name>
+RULE_VARIABLE = re.compile(
     r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?"
     r"(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>"
 )
@@ -83,7 +83,7 @@ def to_fastapi_path(rule: str) -> str | None:
             untranslatable = True
         return "{" + name + "}"
 
-    path = _VARIABLE.sub(replace, rule)
+    path = RULE_VARIABLE.sub(replace, rule)
     return None if untranslatable else path
 
 

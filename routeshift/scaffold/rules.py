@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from werkzeug.routing import parse_converter_args
 
-from routeshift.discovery import _VARIABLE, to_fastapi_path
+from routeshift.discovery import RULE_VARIABLE, to_fastapi_path
 
 _CONVERTER_TYPES = {
     "default": "str",
@@ -75,7 +75,7 @@ def translate_rule(rule: str) -> PathTranslation:
         )
         return "{" + name + (":path" if converter == "path" else "") + "}"
 
-    path = _VARIABLE.sub(replace, rule)
+    path = RULE_VARIABLE.sub(replace, rule)
     return PathTranslation(rule, path, tuple(parameters), to_fastapi_path(rule) is None)
 
 

@@ -26,7 +26,8 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from a2wsgi.wsgi import Body, build_environ
@@ -54,6 +55,7 @@ class _WSGICall:
         "iterable",
         "iterator",
         "headers_sent",
+        "closing",
     )
 
     def __init__(self, app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> None:
@@ -65,6 +67,7 @@ class _WSGICall:
         self.iterable: Iterable[bytes] | None = None
         self.iterator: Iterator[bytes] | None = None
         self.headers_sent = False
+        self.closing = False  # a cancelled step closes the call once it is over
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -174,9 +177,7 @@ class LegacyBridge:
         call = _WSGICall(self.app, environ)
         context = contextvars.copy_context()
         try:
-            chunks, complete = await loop.run_in_executor(
-                self.executor, self._run, context, call.begin
-            )
+            chunks, complete = await self._step(call, context, call.begin)
         except Exception:
             logger.exception("the legacy app raised on %s %s", scope["method"], scope["path"])
             await self._error(send)
@@ -219,9 +220,7 @@ class LegacyBridge:
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             while not gone.is_set():
-                chunk = await loop.run_in_executor(
-                    self.executor, self._run, context, call.next_chunk
-                )
+                chunk = await self._step(call, context, call.next_chunk)
                 if chunk is _END:
                     await send({"type": "http.response.body", "body": b""})
                     break
@@ -230,7 +229,45 @@ class LegacyBridge:
         finally:
             if watcher is not None:
                 watcher.cancel()
-            await loop.run_in_executor(self.executor, self._run, context, call.close)
+            if not call.closing:
+                await loop.run_in_executor(self.executor, self._run, context, call.close)
+
+    async def _step(
+        self, call: _WSGICall, context: contextvars.Context, step: Callable[[], Any]
+    ) -> Any:
+        """Run one step of `call` in the pool. When the task is cancelled meanwhile, the
+        step runs on in its thread (the context is entered there): the cancellation goes
+        on at once, and the call is closed in the pool once the step is over."""
+        future = self.executor.submit(self._run, context, step)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            call.closing = True
+            future.add_done_callback(partial(self._close_after, call, context))
+            raise
+
+    def _close_after(
+        self, call: _WSGICall, context: contextvars.Context, done: Future[Any]
+    ) -> None:
+        """Close `call` in the pool; here when the pool is shut down or drops the close."""
+        try:
+            closing = self.executor.submit(self._close, call, context)
+        except RuntimeError:  # the pool is shut down
+            self._close(call, context)
+        else:
+            closing.add_done_callback(partial(self._close_dropped, call, context))
+
+    def _close_dropped(
+        self, call: _WSGICall, context: contextvars.Context, closing: Future[None]
+    ) -> None:
+        if closing.cancelled():  # close() of the bridge cancelled it before it ran
+            self._close(call, context)
+
+    def _close(self, call: _WSGICall, context: contextvars.Context) -> None:
+        try:
+            self._run(context, call.close)
+        except Exception:
+            logger.exception("the legacy app's iterable raised on close()")
 
     def _run(self, context: contextvars.Context, step: Callable[[], Any]) -> Any:
         with self._busy_lock:

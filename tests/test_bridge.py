@@ -376,6 +376,81 @@ def test_a_client_that_goes_away_stops_an_endless_stream(
     assert all(m.get("more_body") for m in sent[1:])
 
 
+class Blocking:
+    """An iterable whose chunk number `block_at` (0 is the first) waits for `release`;
+    it records its steps and its close() calls, and whether a chunk was under way then."""
+
+    def __init__(self, block_at: int) -> None:
+        self.block_at = block_at
+        self.waiting = threading.Event()
+        self.release = threading.Event()
+        self.closed_event = threading.Event()
+        self.events: list[str] = []
+        self.inside = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        for index in range(3):
+            self.inside = True
+            if index == self.block_at:
+                self.waiting.set()
+                if not self.release.wait(5):
+                    raise RuntimeError("the test never released the chunk")
+            self.events.append(f"chunk {index}")
+            self.inside = False
+            yield b"chunk;"
+
+    def close(self) -> None:
+        self.events.append("close during a chunk" if self.inside else "close")
+        self.closed_event.set()
+
+
+@pytest.mark.parametrize(
+    ("block_at", "expected"),
+    [
+        pytest.param(0, ["chunk 0", "close"], id="in-begin"),
+        pytest.param(1, ["chunk 0", "chunk 1", "close"], id="in-a-streamed-chunk"),
+    ],
+)
+def test_a_cancelled_request_closes_the_iterable_once_its_step_is_over(
+    make_bridge: Callable[..., LegacyBridge],
+    caplog: pytest.LogCaptureFixture,
+    block_at: int,
+    expected: list[str],
+) -> None:
+    """The task is cancelled while a step runs in the pool: the cancellation goes on at
+    once, and close() follows the step, in the pool, once."""
+    body = Blocking(block_at)
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return body
+
+    bridge = make_bridge(app)
+
+    async def go() -> tuple[bool, list[str], bool]:
+        exchange = Exchange()
+        task = asyncio.create_task(bridge(http_scope(), exchange.receive, exchange.send))
+        try:
+            assert await asyncio.to_thread(body.waiting.wait, 5)
+            task.cancel()
+            await asyncio.wait({task}, timeout=5)
+            # the task did not wait for the step: it is still blocked, nothing closed yet
+            cancelled, before = task.cancelled(), body.events[:]
+        finally:
+            body.release.set()
+        return cancelled, before, await asyncio.to_thread(body.closed_event.wait, 5)
+
+    with caplog.at_level(logging.ERROR):
+        cancelled, before, closed = asyncio.run(go())
+        bridge.close()  # every step and close under way is over
+    assert cancelled
+    assert before == expected[:-2]
+    assert closed
+    assert body.events == expected
+    assert bridge.busy == 0
+    assert caplog.records == []
+
+
 # --- an app that fails -----------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ One module per command (or family of commands) registers itself on `main`.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -13,6 +14,7 @@ import click
 from routeshift.apps import Apps, load_apps
 from routeshift.errors import RouteshiftError
 from routeshift.registry import Registry, load_registry, registry_path
+from routeshift.store import Store, StoreError, Verification
 
 
 def load_or_exit(registry_option: str | None) -> Registry:
@@ -33,6 +35,17 @@ def load_with_apps(registry_option: str | None) -> tuple[Registry, Apps]:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     return registry, apps
+
+
+def verifications_or_exit(registry: Registry, hint: str = "") -> dict[str, Verification]:
+    """The latest contract result per endpoint (none when nothing was ever recorded), or
+    exit 2 when the store cannot be read."""
+    try:
+        with contextlib.closing(Store.for_registry(registry)) as store:
+            return store.verifications()
+    except StoreError as exc:
+        click.echo(f"error: {exc}{' ' + hint if hint else ''}", err=True)
+        sys.exit(2)
 
 
 #: --registry PATH, on every command that reads the registry
@@ -63,4 +76,5 @@ __all__ = [
     "routes",
     "scaffold",
     "status",
+    "verifications_or_exit",
 ]

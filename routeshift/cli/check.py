@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
-from pathlib import Path
 
 import click
 
 from routeshift.cases import case_files, endpoint_of
 from routeshift.checks import check_migration, fails, findings_json, format_findings
-from routeshift.cli import load_with_apps, main, registry_option
-from routeshift.registry import Registry
-from routeshift.store import Store, StoreError, Verification
+from routeshift.cli import load_with_apps, main, registry_option, verifications_or_exit
 
 
 @main.command()
@@ -34,29 +30,9 @@ def check(registry_option: str | None, strict: bool, fmt: str) -> None:
     registry, apps = load_with_apps(registry_option)
     folder = registry.folder / registry.settings.contracts_dir
     case_endpoints = {endpoint_of(path) for path in case_files(folder)}
-    findings = check_migration(registry, apps, case_endpoints, _verifications(registry))
+    findings = check_migration(registry, apps, case_endpoints, verifications_or_exit(registry))
     if fmt == "json":
         click.echo(json.dumps(findings_json(findings, strict), indent=2))
     else:
         click.echo(format_findings(findings, strict))
     sys.exit(1 if fails(findings, strict) else 0)
-
-
-def _verifications(registry: Registry) -> Mapping[str, Verification]:
-    """The latest contract results; none (and no file created) when no SQLite store exists."""
-    try:
-        store = Store.for_registry(registry)
-    except StoreError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    try:
-        database = store.engine.url.database
-        if store.engine.dialect.name == "sqlite" and database and database != ":memory:":
-            if not Path(database).is_file():
-                return {}  # nothing was ever recorded; a read-only gate creates nothing
-        return store.verifications()
-    except StoreError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    finally:
-        store.close()

@@ -18,12 +18,12 @@ from typing import NoReturn
 import click
 
 from routeshift.apps import load_apps, load_legacy_app
-from routeshift.cli import load_or_exit, main, registry_option
+from routeshift.cli import load_or_exit, main, registry_option, verifications_or_exit
 from routeshift.discovery import LegacyRoute, legacy_routes
 from routeshift.editor import Change, save_registry, set_state_text, sync_text
 from routeshift.errors import EditError, RegistryError, RouteshiftError
 from routeshift.registry import Registry, State, handler_path, parse_registry
-from routeshift.store import Store, StoreError, Verification
+from routeshift.store import Verification
 
 format_option = click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
@@ -216,15 +216,9 @@ def _refusals(
 
 
 def _verifications(registry: Registry) -> dict[str, Verification]:
-    store = None
-    try:
-        store = Store.for_registry(registry)
-        return store.verifications()
-    except StoreError as exc:
-        _fail(f"{exc} Promotion reads the contract runs from the store; --force skips that.")
-    finally:
-        if store is not None:
-            store.close()
+    return verifications_or_exit(
+        registry, "Promotion reads the contract runs from the store; --force skips that."
+    )
 
 
 # --- reading, editing, writing ----------------------------------------------------------

@@ -10,7 +10,7 @@ import sys
 import click
 
 from routeshift.cases import case_files, endpoint_of
-from routeshift.cli import load_with_apps, main, registry_option
+from routeshift.cli import load_with_apps, main, registry_option, verifications_or_exit
 from routeshift.report import (
     build_progress,
     format_status_html,
@@ -18,7 +18,6 @@ from routeshift.report import (
     format_status_table,
     status_document,
 )
-from routeshift.store import Store, StoreError
 
 
 @main.command()
@@ -38,15 +37,7 @@ def status(registry_option: str | None, fmt: str) -> None:
     (`routeshift contract`) passed. Exit 0, or 2 on bad input (registry, apps, store).
     """
     registry, apps = load_with_apps(registry_option)
-    try:
-        store = Store.for_registry(registry)
-        try:
-            verifications = store.verifications()
-        finally:
-            store.close()
-    except StoreError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    verifications = verifications_or_exit(registry)
     folder = registry.folder / registry.settings.contracts_dir
     progress = build_progress(
         registry,

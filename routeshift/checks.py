@@ -153,8 +153,8 @@ class _Gate:
         for route in apps.legacy_routes:
             self.by_endpoint.setdefault(route.endpoint, []).append(route)
             self.by_rule.setdefault((route.endpoint, route.rule), route)
-        # entries whose check_routes problem is replaced by a finding here: index -> fragment
-        self.replaced: dict[int, str] = {}
+        # where check_routes' problems that a finding here says better stand
+        self.replaced: set[tuple[str | int, ...]] = set()
         self.contracts = Path(registry.settings.contracts_dir)
         self.marks = registry.marks
 
@@ -232,7 +232,7 @@ class _Gate:
         )
 
     def vanished(self, index: int, label: str, entry: Entry) -> _Found:
-        self.replaced[index] = f": endpoint {entry.endpoint!r} is not a route of"
+        self.replaced.add(("routes", index, "endpoint"))
         legacy = self.registry.model.legacy_app
         return self.found(
             Level.ERROR,
@@ -246,7 +246,7 @@ class _Gate:
     def no_handler(
         self, index: int, label: str, entry: Entry, route: LegacyRoute, missing: list[str]
     ) -> _Found:
-        self.replaced[index] = f": state is {entry.state.value} but "
+        self.replaced.add(("routes", index, "state"))
         path = self.modern_path(entry, route)
         return self.found(
             Level.ERROR,
@@ -360,17 +360,9 @@ class _Gate:
     def registry_problems(self) -> list[_Found]:
         """check_routes' problems, less those an entry finding above already says."""
         found: list[_Found] = []
-        labels = {
-            index: f"{describe(('routes', index))} ({entry.endpoint})"
-            for index, entry in enumerate(self.registry.routes)
-            if index in self.replaced
-        }
         problems = check_routes(self.registry, self.apps.legacy_routes, self.apps.modern_routes)
         for problem in problems:
-            if any(
-                problem.message.startswith(labels[index] + fragment)
-                for index, fragment in self.replaced.items()
-            ):
+            if problem.loc in self.replaced:
                 continue
             found.append((problem.line, _registry_finding(problem)))
         return found

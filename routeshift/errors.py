@@ -31,6 +31,8 @@ class Problem:
     file: str
     line: int
     message: str
+    #: where in the document, e.g. ("routes", 3, "state"), when known
+    loc: tuple[str | int, ...] = ()
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

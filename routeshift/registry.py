@@ -187,7 +187,7 @@ class Registry:
         return line_of(self.marks, loc)
 
     def problem(self, loc: Loc, message: str) -> Problem:
-        return Problem(str(self.path), self.line(loc), message)
+        return Problem(str(self.path), self.line(loc), message, loc)
 
 
 def registry_path(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -10,6 +10,7 @@ import click
 from routeshift.cli import load_with_apps, main, registry_option
 from routeshift.errors import RouteshiftError
 from routeshift.scaffold import Scaffold, ScaffoldExists, plan_scaffold, write_files
+from routeshift.scaffold.plan import display_path
 
 
 @main.command()
@@ -65,16 +66,19 @@ def scaffold(
 
 def format_report(planned: Scaffold, registry_option: str | None) -> str:
     """What was written and what to do next."""
-    module = _shown(planned.module.path)
+    module = display_path(planned.module.path)
+    cases = display_path(planned.case_path)
     lines = [f"wrote {module}"]
     lines += [f"  {signature}" for signature in planned.signatures]
     if planned.case_file is not None:
         count = planned.cases_written
-        lines.append(f"wrote {_shown(planned.case_file.path)} ({count} case{'s' * (count > 1)})")
+        lines.append(
+            f"wrote {display_path(planned.case_file.path)} ({count} case{'s' * (count > 1)})"
+        )
     elif planned.cases_read:
-        lines.append(f"read {planned.cases_read} case(s) of {_shown(planned.case_path)}")
+        lines.append(f"read {planned.cases_read} case(s) of {cases}")
     lines += [f"note: {note}" for note in planned.notes]
-    where = f" ({_shown(planned.app_file)})" if planned.app_file else ""
+    where = f" ({display_path(planned.app_file)})" if planned.app_file else ""
     first, second = planned.include_lines
     registry = f" --registry {registry_option}" if registry_option else ""
     lines += [
@@ -83,14 +87,7 @@ def format_report(planned: Scaffold, registry_option: str | None) -> str:
         f"  2. include the router in the app{where}:",
         f"         {first}",
         f"         {second}",
-        f"  3. add a case for every answer of the route to {_shown(planned.case_path)}, then:",
+        f"  3. add a case for every answer of the route to {cases}, then:",
         f"         routeshift contract --route {planned.endpoint}{registry}",
     ]
     return "\n".join(lines)
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

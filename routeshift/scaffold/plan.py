@@ -217,7 +217,8 @@ def _entry(registry: Registry, route: LegacyRoute) -> Entry | None:
     )
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory where it is under it, else as given."""
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
@@ -402,7 +403,7 @@ def _notes(
     notes = []
     if entry is None:
         notes.append(
-            f"{route.endpoint} {route.rule} has no entry in {_display(registry.path)}: add one "
+            f"{route.endpoint} {route.rule} has no entry in {display_path(registry.path)}: add one "
             "(state: legacy) or run `routeshift sync`."
         )
     if spec.translation.needs_modern_path and not (entry and entry.modern_path):
@@ -417,7 +418,7 @@ def _notes(
     if not samples:
         notes.append(
             f"no sample was sent to legacy, so the response type is unknown: add cases to "
-            f"{_display(case_path)} or pass --sample PATH, then scaffold again with --force."
+            f"{display_path(case_path)} or pass --sample PATH, then scaffold again with --force."
         )
     elif not any(200 <= s.reply.status < 300 for s in samples):
         statuses = ", ".join(sorted({str(s.reply.status) for s in samples}))
@@ -450,8 +451,8 @@ def _placement(registry: Registry, package: Package, module_path: Path) -> list[
     if root in importable:
         return []
     return [
-        f"{_display(module_path)} is outside the app's package: move it there, or put "
-        f"{_display(root)} on sys.path, for the import below to work."
+        f"{display_path(module_path)} is outside the app's package: move it there, or put "
+        f"{display_path(root)} on sys.path, for the import below to work."
     ]
 
 
@@ -472,7 +473,7 @@ class ScaffoldExists(ScaffoldError):
 
     def __init__(self, paths: Sequence[Path]) -> None:
         self.paths = tuple(paths)
-        names = ", ".join(_display(p) for p in self.paths)
+        names = ", ".join(display_path(p) for p in self.paths)
         super().__init__(
             f"{names} exists; scaffold never overwrites a file. Pass --force to replace it, "
             "or --out FILE to write the module elsewhere."

@@ -184,8 +184,9 @@ class Harness:
         """
         candidates = [e for e in self.registry.routes if e.endpoint == case.endpoint]
         method = "GET" if case.method == "HEAD" else case.method
-        rule = self._legacy_rule(case.path, method)
-        if rule is not None:
+        matched = self.legacy_match(method, case.path)
+        if matched is not None:
+            rule = matched[1]
             for entry in candidates:
                 if entry.rule == rule and method in entry.methods:
                     return entry
@@ -194,18 +195,18 @@ class Harness:
                 return entry
         return candidates[0] if candidates else None
 
-    def _legacy_rule(self, path: str, method: str) -> str | None:
-        """The rule the legacy app's url_map sends `method path` to, or None."""
+    def legacy_match(self, method: str, path: str) -> tuple[str, str] | None:
+        """(endpoint, rule) the legacy app's url_map sends `method path` to, or None."""
         url_map = getattr(self.apps.legacy, "url_map", None)
         if url_map is None:
             return None
         try:
             matched, _ = url_map.bind("localhost").match(
-                path.partition("?")[0], method, return_rule=True
+                path.partition("?")[0], method.upper(), return_rule=True
             )
         except (HTTPException, RoutingException):  # NotFound, MethodNotAllowed, redirects
             return None
-        return str(matched.rule)
+        return str(matched.endpoint), str(matched.rule)
 
     def rules_for(self, case: Case) -> Rules:
         entry = self.entry_for(case)
@@ -308,12 +309,8 @@ class ContractClient:
         )
 
     def _endpoint(self, method: str, path: str) -> str:
-        adapter = self.harness.apps.legacy.url_map.bind("localhost")
-        try:
-            rule, _ = adapter.match(path.partition("?")[0], method.upper(), return_rule=True)
-        except Exception:
-            return "unmatched"
-        return str(rule.endpoint)
+        matched = self.harness.legacy_match(method, path)
+        return matched[0] if matched is not None else "unmatched"
 
 
 class ContractMismatch(AssertionError):

@@ -214,6 +214,11 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
     return None
 
 
+def case_endpoints(folder: Path) -> set[str]:
+    """The endpoints that have a case file in `folder`."""
+    return {endpoint_of(path) for path in case_files(folder)}
+
+
 def case_files(folder: Path) -> list[Path]:
     """The case files in a contracts folder, by name."""
     if not folder.is_dir():

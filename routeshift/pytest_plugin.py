@@ -69,7 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
         registry = load_registry(path)
     except RouteshiftError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[CONTRACTS_DIR] = (registry.folder / registry.settings.contracts_dir).resolve()
+    config.stash[CONTRACTS_DIR] = registry.contracts_dir.resolve()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -182,6 +182,11 @@ class Registry:
     def folder(self) -> Path:
         return self.path.parent
 
+    @property
+    def contracts_dir(self) -> Path:
+        """Where the contract case files are: settings.contracts_dir, from the folder."""
+        return self.folder / self.settings.contracts_dir
+
     def line(self, loc: Loc) -> int:
         """The line of `loc` (e.g. ("routes", 3, "state")), or of its nearest parent."""
         return line_of(self.marks, loc)

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from routeshift.cases import case_files, endpoint_of
+from routeshift.cases import case_endpoints
 from routeshift.checks import check_migration, fails, findings_json, format_findings
 from routeshift.cli import load_with_apps, main, registry_option, verifications_or_exit
 
@@ -28,9 +28,9 @@ def check(registry_option: str | None, strict: bool, fmt: str) -> None:
     legacy routes ready to promote. Each line says how to fix it.
     """
     registry, apps = load_with_apps(registry_option)
-    folder = registry.folder / registry.settings.contracts_dir
-    case_endpoints = {endpoint_of(path) for path in case_files(folder)}
-    findings = check_migration(registry, apps, case_endpoints, verifications_or_exit(registry))
+    findings = check_migration(
+        registry, apps, case_endpoints(registry.contracts_dir), verifications_or_exit(registry)
+    )
     if fmt == "json":
         click.echo(json.dumps(findings_json(findings, strict), indent=2))
     else:

@@ -74,7 +74,7 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
 
     path = registry_path(registry_option)
     registry = load_or_exit(registry_option)
-    folder = registry.folder / registry.settings.contracts_dir
+    folder = registry.contracts_dir
     missing = [r for r in routes_filter if not (folder / f"{r}.yaml").is_file()]
     if not folder.is_dir() or missing:
         what = f"no case file for {', '.join(missing)}" if missing else "no contracts folder"

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from routeshift.cases import case_files, endpoint_of
+from routeshift.cases import case_endpoints
 from routeshift.cli import load_with_apps, main, registry_option, verifications_or_exit
 from routeshift.report import (
     build_progress,
@@ -38,13 +38,12 @@ def status(registry_option: str | None, fmt: str) -> None:
     """
     registry, apps = load_with_apps(registry_option)
     verifications = verifications_or_exit(registry)
-    folder = registry.folder / registry.settings.contracts_dir
     progress = build_progress(
         registry,
         apps.legacy_routes,
         apps.modern_routes,
         verifications=verifications,
-        case_endpoints={endpoint_of(path) for path in case_files(folder)},
+        case_endpoints=case_endpoints(registry.contracts_dir),
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
     )
     if fmt == "json":

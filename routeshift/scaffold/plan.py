@@ -247,7 +247,7 @@ def plan_scaffold(
     methods = select_methods(route, method)
     entry = _entry(registry, route)
     translation = translate_rule(route.rule)
-    case_path = registry.folder / registry.settings.contracts_dir / f"{endpoint}.yaml"
+    case_path = registry.contracts_dir / f"{endpoint}.yaml"
     written = (Path(registry.settings.contracts_dir) / f"{endpoint}.yaml").as_posix()
     from_file = load_cases(case_path, endpoint) if case_path.is_file() else ()
     several_rules = sum(r.endpoint == endpoint for r in apps.legacy_routes) > 1

@@ -10,12 +10,13 @@ endpoint (its latest run that included that endpoint).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -37,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from routeshift.compare import Difference, Reply
 from routeshift.errors import RouteshiftError
 
 if TYPE_CHECKING:
@@ -73,6 +75,84 @@ contract_results = Table(
 
 class StoreError(RouteshiftError):
     """The store cannot be opened or written."""
+
+
+class ShadowResult(enum.StrEnum):
+    """What one shadow run came to. `skipped` runs are counted (metrics), never stored."""
+
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """What a shadow run saw, raw: the request and both replies (modern None when it
+    raised or timed out). Redacted and capped before anything is written."""
+
+    query: str
+    request_headers: tuple[tuple[str, str], ...]
+    request_body: bytes
+    legacy: Reply
+    modern: Reply | None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One shadow comparison, as the gateway hands it to the store."""
+
+    endpoint: str
+    method: str
+    rule: str  # the path template: the legacy rule
+    path: str  # the request path, without the query
+    result: ShadowResult  # never SKIPPED
+    legacy_status: int
+    modern_status: int | None
+    legacy_ms: float
+    modern_ms: float | None
+    differences: tuple[Difference, ...] = ()
+    error: str | None = None
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    worker: int = field(default_factory=os.getpid)
+    exchange: Exchange | None = None  # kept (redacted, capped) for mismatches only
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMismatch:
+    """A stored mismatch as `routeshift diffs` and the dashboard show it (redacted)."""
+
+    id: int
+    at: dt.datetime
+    endpoint: str
+    method: str
+    rule: str
+    path: str
+    legacy_status: int
+    modern_status: int | None
+    differences: tuple[dict[str, Any], ...]  # {"where", "legacy", "modern"}, JSON values
+    worker: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowSummary:
+    """The shadow runs of one endpoint in the store."""
+
+    endpoint: str
+    runs: int
+    match: int
+    mismatch: int
+    error: int
+    timeout: int
+    legacy_ms_p50: float | None
+    modern_ms_p50: float | None
+    latest_mismatch: StoredMismatch | None
+
+    @property
+    def match_rate(self) -> float | None:
+        """Percent of the runs whose replies matched; None before the first run."""
+        return round(100 * self.match / self.runs, 1) if self.runs else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,20 @@ STATES: tuple[str, ...] = (UNREGISTERED, *(state.value for state in State))
 
 
 @dataclass(frozen=True, slots=True)
+class Traffic:
+    """Requests one endpoint served through the gateway, by side (from its metrics)."""
+
+    legacy: int = 0
+    modern: int = 0
+
+    @property
+    def modern_share(self) -> float | None:
+        """Percent served by modern; None before the first request."""
+        total = self.legacy + self.modern
+        return round(100 * self.modern / total, 1) if total else None
+
+
+@dataclass(frozen=True, slots=True)
 class RouteRow:
     """One (legacy rule, method) as the registry and the apps see it."""
 

@@ -316,6 +316,10 @@ def test_status_document_schema() -> None:
         "methods": [
             {"method": "GET", "state": "modern", "modern_handler": False, "verified": True}
         ],
+        "percent": None,
+        "sample": None,
+        "shadow": None,
+        "traffic": None,
     }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from routeshift.apps import Apps
@@ -23,7 +23,7 @@ from routeshift.discovery import IMPLICIT_METHODS, LegacyRoute, ModernRoute, han
 from routeshift.registry import Entry, Registry, State, handler_path
 
 if TYPE_CHECKING:
-    from routeshift.store import Verification
+    from routeshift.store import ShadowSummary, Verification
 
 
 SCHEMA = "routeshift.status/1"
@@ -219,6 +219,10 @@ class RouteProgress:
     owner: str | None
     has_cases: bool
     verification: Verification | None
+    percent: float | None = None  # canary: the share of cohorts sent to modern
+    sample: float | None = None  # shadow: the share of requests run on modern too
+    shadow: ShadowSummary | None = None  # the store's shadow runs of the endpoint
+    traffic: Traffic | None = None  # requests served by side (the gateway's metrics)
 
     @property
     def blueprint(self) -> str:
@@ -266,6 +270,10 @@ class RouteProgress:
                 "run_at": run.run_at.isoformat(),
             },
             "methods": [m.as_dict() for m in self.methods],
+            "percent": self.percent,
+            "sample": self.sample,
+            "shadow": None if self.shadow is None else _shadow_dict(self.shadow),
+            "traffic": None if self.traffic is None else _traffic_dict(self.traffic),
         }
 
     def __repr__(self) -> str:
@@ -321,17 +329,27 @@ def build_progress(
     verifications: Mapping[str, Verification],
     case_endpoints: Collection[str],
     generated_at: dt.datetime,
+    shadow: Mapping[str, ShadowSummary] | None = None,
+    traffic: Mapping[str, Traffic] | None = None,
 ) -> Progress:
     """The progress of the legacy app's routes as the registry places them.
 
     `verifications` is the latest contract result per endpoint (Store.verifications());
-    `case_endpoints` the endpoints that have a case file.
+    `case_endpoints` the endpoints that have a case file; `shadow` the shadow runs per
+    endpoint (Store.shadow_summaries()); `traffic` the requests per endpoint and side
+    (only the gateway knows it: None elsewhere).
     """
     entries = _entry_index(registry)
     handlers = handler_index(modern)
     groups: dict[str, list[RouteProgress]] = {}
     for route in legacy:
         row = _route_progress(route, entries, handlers, verifications, case_endpoints)
+        if row is not None and (shadow or traffic is not None):
+            row = replace(
+                row,
+                shadow=(shadow or {}).get(route.endpoint),
+                traffic=None if traffic is None else traffic.get(route.endpoint, Traffic()),
+            )
         if row is not None:
             groups.setdefault(row.blueprint, []).append(row)
     blueprints = tuple(
@@ -376,6 +394,8 @@ def _route_progress(
             )
         )
     owners = sorted({entry.owner for entry in listed if entry.owner})
+    canary = [e.percent for e in listed if e.state is State.CANARY and e.percent is not None]
+    shadowed = [e.sample for e in listed if e.state is State.SHADOW]
     return RouteProgress(
         endpoint=route.endpoint,
         rule=route.rule,
@@ -384,6 +404,8 @@ def _route_progress(
         owner=", ".join(owners) or None,
         has_cases=route.endpoint in case_endpoints,
         verification=run,
+        percent=min(canary) if canary else None,
+        sample=min(shadowed) if shadowed else None,
     )
 
 
@@ -393,6 +415,39 @@ def _by_method(rows: Iterable[RouteProgress]) -> Tally:
 
 def _by_route(rows: Iterable[RouteProgress]) -> Tally:
     return Tally.count((row.state, row.verified) for row in rows)
+
+
+def _shadow_dict(summary: ShadowSummary) -> dict[str, Any]:
+    latest = summary.latest_mismatch
+    return {
+        "runs": summary.runs,
+        "match": summary.match,
+        "mismatch": summary.mismatch,
+        "error": summary.error,
+        "timeout": summary.timeout,
+        "match_rate": summary.match_rate,
+        "legacy_ms_p50": summary.legacy_ms_p50,
+        "modern_ms_p50": summary.modern_ms_p50,
+        "latest_mismatch": None
+        if latest is None
+        else {
+            "id": latest.id,
+            "at": latest.at.isoformat(),
+            "method": latest.method,
+            "path": latest.path,
+            "legacy_status": latest.legacy_status,
+            "modern_status": latest.modern_status,
+            "differences": list(latest.differences),
+        },
+    }
+
+
+def _traffic_dict(traffic: Traffic) -> dict[str, Any]:
+    return {
+        "legacy": traffic.legacy,
+        "modern": traffic.modern,
+        "modern_share": traffic.modern_share,
+    }
 
 
 def status_document(progress: Progress) -> dict[str, Any]:

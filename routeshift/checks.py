@@ -206,7 +206,8 @@ class _Gate:
             missing = self.missing_handlers(entry, route)
             if missing:
                 found.append(self.no_handler(index, label, entry, route, missing))
-            if entry.endpoint not in past_legacy_seen:
+            # shadow serves no client from modern: the proof is asked of canary and modern
+            if entry.state is not State.SHADOW and entry.endpoint not in past_legacy_seen:
                 past_legacy_seen.add(entry.endpoint)
                 found.extend(self.proof(here, label, entry))
         for endpoint, entries in ready.items():

@@ -21,8 +21,10 @@ from starlette.routing import Match
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, MapAdapter, RequestRedirect
 
+from routeshift.cohort import Cohort
+from routeshift.compare import Rules
 from routeshift.discovery import LegacyRoute
-from routeshift.registry import Registry, State
+from routeshift.registry import SAFE_METHODS, Entry, Registry, State
 
 UNMATCHED = "unmatched"
 MODERN_ONLY = "modern-only"
@@ -34,13 +36,32 @@ class Side(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Canary:
+    """A canary route: `percent` of its cohorts (by `cohort`) are served by modern."""
+
+    percent: float
+    cohort: Cohort
+
+
+@dataclass(frozen=True, slots=True)
+class Shadow:
+    """A shadow route: legacy answers; a `sample` share also runs on modern, compared."""
+
+    sample: float
+    rules: Rules
+    writes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """Who serves a request, and as which route.
 
     `endpoint` is the Flask endpoint, or `modern-only` / `unmatched`. `head_as_get`:
     the modern side serves this HEAD as a GET whose body is dropped (FastAPI routes
     answer HEAD with 405). `extra_allow`: methods the modern app serves on this path
-    that the legacy app's Allow header does not know.
+    that the legacy app's Allow header does not know. A canary route's side is legacy
+    until its cohort says otherwise (`canary`); a shadow route is served by legacy and
+    copied to modern (`shadow`).
     """
 
     side: Side
@@ -48,9 +69,12 @@ class Decision:
     rule: str | None = None
     head_as_get: bool = False
     extra_allow: frozenset[str] = field(default=frozenset())
+    canary: Canary | None = None
+    shadow: Shadow | None = None
 
     def __repr__(self) -> str:
-        return f"Decision({self.side.value}, {self.endpoint!r})"
+        mode = " canary" if self.canary else " shadow" if self.shadow else ""
+        return f"Decision({self.side.value}{mode}, {self.endpoint!r})"
 
 
 LEGACY_UNMATCHED = Decision(Side.LEGACY, UNMATCHED)
@@ -71,33 +95,49 @@ def build_table(
 ) -> dict[RouteKey, Decision]:
     """One Decision per (endpoint, rule, method) of the legacy app.
 
-    Routes the registry does not list are legacy. HEAD follows GET's owner.
+    Routes the registry does not list are legacy. HEAD follows GET. Under
+    `force_legacy` every route is plain legacy: no canary, no shadow copies. A canary
+    at 0 % is legacy and at 100 % modern; a shadow with sample 0 is legacy.
     """
-    states: dict[RouteKey, tuple[State, str | None]] = {}
-    for entry in registry.routes:
-        if entry.retired:
-            continue
-        for method in entry.methods:
-            states[(entry.endpoint, entry.rule, method)] = (entry.state, entry.modern_path)
+    entries: dict[RouteKey, Entry] = {}
+    for listed in registry.routes:
+        if not listed.retired:
+            entries.update(((listed.endpoint, listed.rule, m), listed) for m in listed.methods)
+    default_cohort = Cohort.parse(registry.settings.default_cohort)
     table: dict[RouteKey, Decision] = {}
     for route in legacy:
         legacy_decision = Decision(Side.LEGACY, route.endpoint, route.rule)
         for method in route.methods:
-            state, modern_path = states.get(
-                (route.endpoint, route.rule, method), (State.LEGACY, None)
-            )
             key = (route.endpoint, route.rule, method)
-            if state is State.MODERN and not force_legacy:
-                path = modern_path or route.fastapi_path
-                table[key] = Decision(Side.MODERN, route.endpoint, route.rule)
-                if method == "GET":
-                    head_as_get = (path, "HEAD") not in modern_handlers
-                    table[(route.endpoint, route.rule, "HEAD")] = Decision(
-                        Side.MODERN, route.endpoint, route.rule, head_as_get=head_as_get
-                    )
-            else:
-                table[key] = legacy_decision
+            entry = entries.get(key)
+            if entry is None or force_legacy:
+                table.setdefault(key, legacy_decision)
+                continue
+            path = entry.modern_path or route.fastapi_path
+            heads = [(method, False)]
+            if method == "GET":
+                heads.append(("HEAD", (path, "HEAD") not in modern_handlers))
+            for served, head_as_get in heads:
+                decision = _decision(entry, route, served, head_as_get, default_cohort)
+                table[(route.endpoint, route.rule, served)] = decision
     return table
+
+
+def _decision(
+    entry: Entry, route: LegacyRoute, method: str, head_as_get: bool, default_cohort: Cohort
+) -> Decision:
+    state, endpoint, rule = entry.state, route.endpoint, route.rule
+    if state is State.CANARY and entry.percent is not None and 0 < entry.percent < 100:
+        cohort = Cohort.parse(entry.cohort) if entry.cohort else default_cohort
+        canary = Canary(entry.percent, cohort)
+        return Decision(Side.LEGACY, endpoint, rule, head_as_get, canary=canary)
+    if state is State.MODERN or (state is State.CANARY and entry.percent == 100):
+        return Decision(Side.MODERN, endpoint, rule, head_as_get)
+    if state is State.SHADOW and entry.sample > 0:
+        writes = method not in SAFE_METHODS
+        shadow = Shadow(entry.sample, entry.rules(), writes)
+        return Decision(Side.LEGACY, endpoint, rule, head_as_get, shadow=shadow)
+    return Decision(Side.LEGACY, endpoint, rule)
 
 
 def ported_paths(registry: Registry, legacy: Iterable[LegacyRoute]) -> frozenset[tuple[str, str]]:

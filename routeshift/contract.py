@@ -24,7 +24,7 @@ from werkzeug.routing import RoutingException
 
 from routeshift.apps import Apps, load_apps
 from routeshift.cases import Case
-from routeshift.compare import Accepted, Comparison, Difference, Reply, Rules, compare
+from routeshift.compare import Comparison, Difference, Reply, Rules, compare
 from routeshift.lifespan import ChildLifespan
 from routeshift.registry import Entry, Registry, load_registry, registry_path
 
@@ -212,11 +212,7 @@ class Harness:
         entry = self.entry_for(case)
         if entry is None:
             return Rules.build(ignore=case.ignore)
-        return Rules.build(
-            ignore=(*entry.ignore, *case.ignore),
-            normalise=entry.normalise,
-            accept=[Accepted(a.what, a.legacy, a.modern, a.why) for a in entry.accept],
-        )
+        return entry.rules().with_ignore(case.ignore)
 
     def run(self, case: Case, state: StateHook = no_state) -> CaseResult:
         rules = self.rules_for(case)

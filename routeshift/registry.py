@@ -23,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from routeshift.compare import Accepted, CompareError, check_pointer, normalisers
+from routeshift.cohort import Cohort
+from routeshift.compare import Accepted, CompareError, Rules, check_pointer, normalisers
 from routeshift.discovery import LegacyRoute, ModernRoute, handler_index
 from routeshift.errors import FileError, Problem, RegistryError, did_you_mean
 from routeshift.yamlsource import (
@@ -53,8 +54,14 @@ class State(enum.StrEnum):
     MODERN = "modern"
 
 
-#: States the gateway can serve today; the others are refused with a message.
-SERVED_STATES = frozenset({State.LEGACY, State.MODERN})
+#: Methods a shadow copy may repeat on the modern side without `shadow_writes: true`.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _cohort(value: str | None) -> str | None:
+    if value is not None:
+        Cohort.parse(value)  # raises ValueError with the message
+    return value
 
 
 class _Strict(BaseModel):
@@ -75,6 +82,33 @@ class Settings(_Strict):
     admin_prefix: str = "/_routeshift"
     metrics_path: str = "/metrics"
     force_legacy: bool = False
+
+    _cohort = field_validator("default_cohort")(_cohort)
+
+    @field_validator("admin_prefix", "metrics_path")
+    @classmethod
+    def _own_path(cls, value: str) -> str:
+        """The gateway's own paths take requests before the apps: never the root."""
+        if not value.startswith("/") or value.rstrip("/") == "":
+            raise ValueError(
+                f"{value!r} must be a path below the root, e.g. /_routeshift or /metrics "
+                "(the gateway answers it before either app)."
+            )
+        return value
+
+    @field_validator("redact")
+    @classmethod
+    def _redact(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Names (any header, query parameter, form field or JSON key) or JSON pointers."""
+        for item in value:
+            if not item.strip():
+                raise ValueError("an empty name redacts nothing; remove it.")
+            if item.startswith("/"):
+                try:
+                    check_pointer(item)
+                except CompareError as exc:
+                    raise ValueError(str(exc)) from None
+        return value
 
 
 class Accept(_Strict):
@@ -125,6 +159,8 @@ class Entry(_Strict):
             return tuple(m.upper() if isinstance(m, str) else m for m in value)
         return value
 
+    _cohort = field_validator("cohort")(_cohort)
+
     @field_validator("ignore")
     @classmethod
     def _pointers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -150,6 +186,14 @@ class Entry(_Strict):
                 hint = did_you_mean(method, HTTP_METHODS)
                 raise ValueError(f"{method!r} is not an HTTP method.{hint}")
         return value
+
+    def rules(self) -> Rules:
+        """How the route's replies are compared (contract tests and shadow runs alike)."""
+        return Rules.build(
+            ignore=self.ignore,
+            normalise=self.normalise,
+            accept=[Accepted(a.what, a.legacy, a.modern, a.why) for a in self.accept],
+        )
 
     def __repr__(self) -> str:
         return f"Entry({self.endpoint!r}, {self.rule!r}, {list(self.methods)}, {self.state.value})"
@@ -276,15 +320,31 @@ def _problem_from(registry: Registry, error: Any) -> Problem:
 
 
 def _check_states(registry: Registry) -> list[Problem]:
+    """What a state needs beyond its own keys: canary a percent, shadow of a write
+    method an explicit shadow_writes."""
     problems = []
     for index, entry in enumerate(registry.routes):
-        if entry.state not in SERVED_STATES:
+        here = ("routes", index)
+        label = f"{describe(here)} ({entry.endpoint})"
+        if entry.state is State.CANARY and entry.percent is None:
             problems.append(
                 registry.problem(
-                    ("routes", index, "state"),
-                    f"{describe(('routes', index))} ({entry.endpoint}): state "
-                    f"{entry.state.value!r} is not available in this version of routeshift; "
-                    "shadow and canary come with live verification. Use legacy or modern.",
+                    here + ("state",),
+                    f"{label}: state canary needs percent, the share of cohorts modern "
+                    "serves (0-100); add e.g. `percent: 5`.",
+                )
+            )
+        writes = sorted(set(entry.methods) - SAFE_METHODS)
+        if entry.state is State.SHADOW and writes and not entry.shadow_writes:
+            problems.append(
+                registry.problem(
+                    here + ("state",),
+                    f"{label}: state shadow would run every {', '.join(writes)} request a "
+                    "second time on the modern side, and a write done twice is a real "
+                    "change. Shadow a write route only when its modern handler rolls back "
+                    "under scope['state']['routeshift_shadow'], and say so with "
+                    "`shadow_writes: true`; or shadow only the safe methods (split the "
+                    "entry with `routeshift promote ENDPOINT --method GET --to shadow`).",
                 )
             )
     return problems

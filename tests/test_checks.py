@@ -159,6 +159,16 @@ def test_a_ported_route_without_cases(check: Check) -> None:
     assert "routeshift contract --route price" in finding.fix
 
 
+@pytest.mark.parametrize(("state", "asked"), [("shadow", False), ("canary", True)])
+def test_proof_is_asked_of_routes_that_serve_clients_from_modern(
+    check: Check, state: str, asked: bool
+) -> None:
+    extra = {"percent": 5} if state == "canary" else {}
+    routes = [dict(r, state=state, **extra) if r["endpoint"] == "price" else r for r in complete()]
+    findings = check(routes, cases=PORTED - {"price"})
+    assert any(f.code is Code.NO_CASES for f in findings) is asked
+
+
 def test_no_cases_is_said_once_per_endpoint(check: Check) -> None:
     routes = [
         dict(r, state="modern") if r["endpoint"] == "items.item" else r for r in complete()

@@ -123,3 +123,94 @@ def test_other_routing_answers_go_to_legacy() -> None:
     classifier = Classifier(app.url_map, {}, (), frozenset())
     decision = classifier.classify({"type": "http", "method": "GET", "path": "/ws", "headers": []})
     assert (decision.side, decision.endpoint) == (Side.LEGACY, UNMATCHED)
+
+
+# --- canary and shadow in the table ------------------------------------------------------
+
+
+def table_for(entries: str, settings: str = "", **options: Any) -> dict[Any, Any]:
+    from routeshift.classify import build_table
+    from routeshift.discovery import LegacyRoute
+    from routeshift.registry import parse_registry
+
+    registry = parse_registry(
+        f"legacy_app: l:app\nmodern_app: m:app\n{settings}routes:\n{entries}", Path("r.yaml")
+    )
+    legacy = [
+        LegacyRoute("things.get", "/things/<int:id>", frozenset({"GET", "POST"}), ("id",)),
+    ]
+    return build_table(registry, legacy, frozenset({("/things/{id}", "GET")}), **options)
+
+
+KEY_GET = ("things.get", "/things/<int:id>", "GET")
+KEY_HEAD = ("things.get", "/things/<int:id>", "HEAD")
+KEY_POST = ("things.get", "/things/<int:id>", "POST")
+
+
+def test_canary_decision_carries_percent_and_cohort() -> None:
+    table = table_for(
+        "  - {endpoint: things.get, rule: '/things/<int:id>', methods: [GET, POST],"
+        " state: canary, percent: 20, cohort: 'header:X-User'}\n"
+    )
+    for key in (KEY_GET, KEY_HEAD, KEY_POST):
+        decision = table[key]
+        assert decision.side is Side.LEGACY and decision.shadow is None
+        assert decision.canary is not None
+        assert (decision.canary.percent, str(decision.canary.cohort)) == (20, "header:x-user")
+    assert table[KEY_HEAD].head_as_get  # the modern branch of a canary HEAD is a GET
+
+
+def test_canary_takes_the_default_cohort() -> None:
+    table = table_for(
+        "  - {endpoint: things.get, rule: '/things/<int:id>', methods: [GET], state: canary,"
+        " percent: 5}\n",
+        settings="settings: {default_cohort: 'cookie:uid'}\n",
+    )
+    assert str(table[KEY_GET].canary.cohort) == "cookie:uid"
+
+
+@pytest.mark.parametrize(("percent", "side"), [(0, Side.LEGACY), (100, Side.MODERN)])
+def test_canary_at_the_ends_is_plain_legacy_or_modern(percent: int, side: Side) -> None:
+    table = table_for(
+        "  - {endpoint: things.get, rule: '/things/<int:id>', methods: [GET], state: canary,"
+        f" percent: {percent}}}\n"
+    )
+    assert table[KEY_GET].side is side
+    assert table[KEY_GET].canary is None and table[KEY_GET].shadow is None
+
+
+def test_shadow_decision_carries_sample_and_the_routes_rules() -> None:
+    table = table_for(
+        "  - {endpoint: things.get, rule: '/things/<int:id>', methods: [GET, POST],"
+        " state: shadow, sample: 0.5, shadow_writes: true, ignore: [/at]}\n"
+    )
+    get, post = table[KEY_GET], table[KEY_POST]
+    assert get.side is Side.LEGACY and get.shadow is not None
+    assert (get.shadow.sample, get.shadow.rules.ignore, get.shadow.writes) == (0.5, ("/at",), False)
+    assert post.shadow is not None and post.shadow.writes
+    assert table[KEY_HEAD].shadow is not None
+
+
+def test_shadow_with_sample_zero_is_plain_legacy() -> None:
+    table = table_for(
+        "  - {endpoint: things.get, rule: '/things/<int:id>', methods: [GET], state: shadow,"
+        " sample: 0}\n"
+    )
+    assert table[KEY_GET].shadow is None and table[KEY_GET].side is Side.LEGACY
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param("state: shadow", id="shadow"),
+        pytest.param("state: canary, percent: 50", id="canary"),
+        pytest.param("state: modern", id="modern"),
+    ],
+)
+def test_force_legacy_turns_canary_and_shadow_off(entry: str) -> None:
+    table = table_for(
+        f"  - {{endpoint: things.get, rule: '/things/<int:id>', methods: [GET], {entry}}}\n",
+        force_legacy=True,
+    )
+    decision = table[KEY_GET]
+    assert (decision.side, decision.canary, decision.shadow) == (Side.LEGACY, None, None)

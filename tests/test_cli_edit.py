@@ -161,20 +161,41 @@ def test_promote_with_an_unusable_store_exits_2(
 
 
 @pytest.mark.parametrize(
-    "options",
+    ("options", "lines"),
     [
-        pytest.param(["--to", "shadow"], id="shadow"),
-        pytest.param(["--to", "canary", "--percent", "10"], id="canary"),
+        pytest.param(["--to", "shadow"], ["state: shadow"], id="shadow"),
+        pytest.param(
+            ["--to", "canary", "--percent", "10"], ["state: canary", "percent: 10"], id="canary"
+        ),
     ],
 )
-def test_shadow_and_canary_are_refused_as_the_registry_refuses_them(
-    registry: Path, options: list[str]
+def test_promote_to_shadow_and_canary(registry: Path, options: list[str], lines: list[str]) -> None:
+    result = run("promote", "boom", *options, "--force", "--registry", str(registry))
+    assert result.exit_code == 0, result.output
+    entry = next(e for e in load_registry(registry).routes if e.endpoint == "boom")
+    assert entry.state.value == options[1]
+    text = registry.read_text()
+    for line in lines:
+        assert line in text
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "options", "words"),
+    [
+        pytest.param("boom", ["--to", "canary"], "state canary needs percent", id="no-percent"),
+        pytest.param(
+            "items.item", ["--to", "shadow"], "`shadow_writes: true`", id="shadow-of-a-write"
+        ),
+    ],
+)
+def test_a_state_the_registry_refuses_is_not_written(
+    registry: Path, endpoint: str, options: list[str], words: str
 ) -> None:
     before = registry.read_bytes()
-    result = run("promote", "boom", *options, "--force", "--registry", str(registry))
+    result = run("promote", endpoint, *options, "--force", "--registry", str(registry))
     assert result.exit_code == 2
     assert f"{registry}:" in result.output
-    assert "is not available in this version of routeshift" in result.output
+    assert words in result.output
     assert "Nothing was written." in result.output
     assert registry.read_bytes() == before
 
@@ -332,3 +353,16 @@ def test_sync_with_a_legacy_app_that_fails_to_import_exits_2(tmp_path: Path) -> 
     result = run("sync", "--registry", str(path))
     assert result.exit_code == 2
     assert "cannot import module 'no_such_module_here'" in result.output
+
+
+def test_shadow_needs_a_handler_but_no_contract_run(registry: Path) -> None:
+    # shadow serves no client from modern: it is how a port earns its proof
+    result = run("promote", "items.listing", "--to", "shadow", "--registry", str(registry))
+    assert result.exit_code == 0, result.output
+    entry = next(e for e in load_registry(registry).routes if e.endpoint == "items.listing")
+    assert entry.state.value == "shadow"
+    refused = run(
+        "promote", "items.listing", "--to", "canary", "--percent", "5", "--registry", str(registry)
+    )
+    assert refused.exit_code == 1
+    assert "contract" in refused.output

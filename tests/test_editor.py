@@ -415,7 +415,7 @@ def test_save_registry_never_writes_an_invalid_registry(tmp_path: Path) -> None:
     path.write_text(TEXT, encoding="utf-8")
     with pytest.raises(RegistryError) as info:
         save_registry(path, TEXT.replace("state: legacy", "state: shadow"))
-    assert f"{path}:12:" in str(info.value) and "not available" in str(info.value)
+    assert f"{path}:12:" in str(info.value) and "`shadow_writes: true`" in str(info.value)
     assert path.read_text(encoding="utf-8") == TEXT
     new, _ = set_state_text(TEXT, "items.item", "modern")
     assert save_registry(path, new).routes[0].state.value == "modern"

@@ -387,8 +387,24 @@ def test_unknown_state(state: str, hint: str) -> None:
         assert "Did you mean" not in problem.message
 
 
-@pytest.mark.parametrize("state", [pytest.param("shadow"), pytest.param("canary")])
-def test_states_not_built_yet_are_refused(state: str) -> None:
+def test_shadow_and_canary_load_with_their_keys() -> None:
+    registry = parse(
+        HEAD
+        + "settings: {default_cohort: 'cookie:uid'}\n"
+        + "routes:\n"
+        + "  - {endpoint: a, rule: /a, methods: [GET], state: shadow, sample: 0.25}\n"
+        + "  - {endpoint: b, rule: /b, methods: [GET, POST], state: canary, percent: 5,\n"
+        + "     cohort: 'header:X-User-Id'}\n"
+        + "  - {endpoint: c, rule: /c, methods: [POST], state: shadow, shadow_writes: true}\n"
+    )
+    shadow, canary, writes = registry.routes
+    assert (shadow.state, shadow.sample) == (State.SHADOW, 0.25)
+    assert (canary.state, canary.percent, canary.cohort) == (State.CANARY, 5, "header:X-User-Id")
+    assert writes.shadow_writes is True
+    assert registry.settings.default_cohort == "cookie:uid"
+
+
+def test_canary_needs_a_percent() -> None:
     problem = only_problem(
         HEAD
         + "routes:\n"
@@ -396,12 +412,58 @@ def test_states_not_built_yet_are_refused(state: str) -> None:
         + "  - endpoint: e\n"
         + "    rule: /x\n"
         + "    methods: [GET]\n"
-        + f"    state: {state}\n"
-        + "    percent: 10\n"
+        + "    state: canary\n"
     )
     assert problem.line == 8
-    assert f"routes[1] (e): state {state!r} is not available" in problem.message
-    assert "Use legacy or modern." in problem.message
+    assert "routes[1] (e): state canary needs percent" in problem.message
+    assert "`percent: 5`" in problem.message
+
+
+@pytest.mark.parametrize("methods", ["[POST]", "[GET, DELETE]", "[PATCH]"])
+def test_shadow_of_a_write_route_needs_shadow_writes(methods: str) -> None:
+    problem = only_problem(
+        HEAD
+        + "routes:\n"
+        + "  - endpoint: e\n"
+        + "    rule: /x\n"
+        + f"    methods: {methods}\n"
+        + "    state: shadow\n"
+    )
+    assert problem.line == 7
+    assert "routes[0] (e): state shadow would run every" in problem.message
+    assert "a second time on the modern side" in problem.message
+    assert "`shadow_writes: true`" in problem.message
+
+
+@pytest.mark.parametrize("methods", ["[GET]", "[GET, HEAD, OPTIONS]"])
+def test_shadow_of_safe_methods_needs_no_flag(methods: str) -> None:
+    registry = parse(
+        HEAD + f"routes:\n  - {{endpoint: e, rule: /x, methods: {methods}, state: shadow}}\n"
+    )
+    assert registry.routes[0].state is State.SHADOW
+
+
+@pytest.mark.parametrize(
+    ("cohort", "words"),
+    [
+        pytest.param("hdr:X", "unknown cohort 'hdr:X'", id="unknown-kind"),
+        pytest.param("header:", "cohort 'header:' names no header", id="no-name"),
+        pytest.param("client:x", "unknown cohort 'client:x'", id="client-with-name"),
+    ],
+)
+def test_bad_cohort(cohort: str, words: str) -> None:
+    problem = only_problem(
+        HEAD
+        + "routes:\n"
+        + "  - endpoint: e\n"
+        + "    rule: /x\n"
+        + "    methods: [GET]\n"
+        + "    state: canary\n"
+        + "    percent: 1\n"
+        + f"    cohort: '{cohort}'\n"
+    )
+    assert problem.line == 9
+    assert words in problem.message
 
 
 @pytest.mark.parametrize(
@@ -869,3 +931,31 @@ def test_a_recursive_alias_is_an_error_at_its_line() -> None:
     (problem,) = caught.value.problems
     assert problem.line == 3
     assert "recursive alias" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("redact", "words"),
+    [
+        pytest.param("['/a~b']", "'~' must be escaped", id="bad-pointer"),
+        pytest.param("['']", "an empty name redacts nothing", id="empty"),
+    ],
+)
+def test_bad_redact_entries_are_refused_at_their_line(redact: str, words: str) -> None:
+    problem = only_problem(HEAD + "settings:\n  redact: " + redact + "\nroutes: []\n")
+    assert problem.line == 4
+    assert words in problem.message
+
+
+def test_redact_takes_names_and_pointers() -> None:
+    registry = parse(HEAD + "settings:\n  redact: [password, /user/*/ssn]\nroutes: []\n")
+    assert registry.settings.redact == ("password", "/user/*/ssn")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("admin_prefix", "/"), ("admin_prefix", "_routeshift"), ("metrics_path", "metrics")],
+)
+def test_the_gateways_own_paths_are_below_the_root(key: str, value: str) -> None:
+    problem = only_problem(HEAD + f"settings:\n  {key}: '{value}'\nroutes: []\n")
+    assert problem.line == 4
+    assert "must be a path below the root" in problem.message

@@ -194,6 +194,8 @@ def _refusals(
                     f"first (routeshift scaffold {endpoint} --method {method}), or set "
                     "modern_path when the handler lives at another path."
                 )
+    if all(change.state == State.SHADOW for change in changes):
+        return reasons  # a shadow serves no client from modern: its handler is enough
     verification = _verifications(registry).get(endpoint)
     cases = f"{registry.settings.contracts_dir}/{endpoint}.yaml"
     if verification is None:

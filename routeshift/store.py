@@ -1,20 +1,25 @@
-"""What routeshift has observed, in SQL: contract runs now (shadow observations later).
+"""What routeshift has observed, in SQL: contract runs and shadow observations.
 
 A SQLite file beside the registry by default (`routeshift.db`), any SQLAlchemy URL with
-`settings.store_url` or ROUTESHIFT_STORE_URL. Tables are created on first use.
+`settings.store_url` or ROUTESHIFT_STORE_URL. Tables are created on first write; reading
+never creates anything.
 
 `status` and `promote` read "verified" from here: the latest contract result of every
-endpoint (its latest run that included that endpoint).
+endpoint (its latest run that included that endpoint). The gateway writes shadow
+observations through an ObservationWriter (routeshift.writer: a thread, off the event
+loop); `diffs`, `status` and the admin pages read them back. Several processes (uvicorn
+workers) write one SQLite file at once: WAL, and a busy timeout instead of "database is
+locked".
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import json
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +28,16 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -38,15 +46,45 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from routeshift.compare import Difference, Reply
 from routeshift.errors import RouteshiftError
+from routeshift.observations import (
+    EXCHANGE_COLUMNS,
+    Exchange,
+    Observation,
+    ShadowResult,
+    ShadowSummary,
+    StoredExchange,
+    StoredMismatch,
+    median,
+    observation_row,
+    stored_exchange,
+    stored_mismatch,
+)
+from routeshift.redact import Redactor
+from routeshift.writer import ObservationWriter
 
 if TYPE_CHECKING:
     from routeshift.contract import CaseResult
     from routeshift.registry import Registry
 
+__all__ = [
+    "Exchange",
+    "Observation",
+    "ObservationWriter",
+    "ShadowResult",
+    "ShadowSummary",
+    "Store",
+    "StoreError",
+    "StoredExchange",
+    "StoredMismatch",
+    "Verification",
+    "store_url",
+]
+
 ENV_STORE_URL = "ROUTESHIFT_STORE_URL"
 DEFAULT_FILE = "routeshift.db"
+#: how long a SQLite writer waits for another process's write lock
+BUSY_TIMEOUT_MS = 10_000
 
 metadata = MetaData()
 
@@ -73,86 +111,46 @@ contract_results = Table(
 )
 
 
+shadow_observations = Table(
+    "routeshift_shadow_observations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("endpoint", String(255), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("result", String(16), nullable=False),
+    Column("legacy_status", Integer, nullable=False),
+    Column("modern_status", Integer),
+    Column("legacy_ms", Float, nullable=False),
+    Column("modern_ms", Float),
+    Column("differences", Text, nullable=False),  # JSON: see observations.StoredMismatch
+    Column("error", Text),
+    Column("worker", Integer, nullable=False),
+    # a mismatch's or an error's exchange, redacted and capped; NULL for the others
+    Column("query", Text),
+    Column("request_headers", Text),  # JSON list of [name, value]
+    Column("request_body", Text),
+    Column("legacy_headers", Text),
+    Column("legacy_body", Text),
+    Column("modern_headers", Text),
+    Column("modern_body", Text),
+    # diffs: the newest mismatches, of one endpoint or of all
+    Index("ix_routeshift_shadow_endpoint_result", "endpoint", "result", "id"),
+    Index("ix_routeshift_shadow_result", "result", "id"),
+    # shadow_summaries: the latest runs of each endpoint
+    Index("ix_routeshift_shadow_endpoint", "endpoint", "id"),
+)
+
+#: the runs of each endpoint its latency p50 is taken over (the latest ones)
+LATENCY_WINDOW = 1_000
+#: results `diffs` lists by default
+FAILED_RESULTS = (ShadowResult.MISMATCH, ShadowResult.ERROR)
+
+
 class StoreError(RouteshiftError):
     """The store cannot be opened or written."""
-
-
-class ShadowResult(enum.StrEnum):
-    """What one shadow run came to. `skipped` runs are counted (metrics), never stored."""
-
-    MATCH = "match"
-    MISMATCH = "mismatch"
-    ERROR = "error"
-    TIMEOUT = "timeout"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """What a shadow run saw, raw: the request and both replies (modern None when it
-    raised or timed out). Redacted and capped before anything is written."""
-
-    query: str
-    request_headers: tuple[tuple[str, str], ...]
-    request_body: bytes
-    legacy: Reply
-    modern: Reply | None
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One shadow comparison, as the gateway hands it to the store."""
-
-    endpoint: str
-    method: str
-    rule: str  # the path template: the legacy rule
-    path: str  # the request path, without the query
-    result: ShadowResult  # never SKIPPED
-    legacy_status: int
-    modern_status: int | None
-    legacy_ms: float
-    modern_ms: float | None
-    differences: tuple[Difference, ...] = ()
-    error: str | None = None
-    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    worker: int = field(default_factory=os.getpid)
-    exchange: Exchange | None = None  # kept (redacted, capped) for mismatches only
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMismatch:
-    """A stored mismatch as `routeshift diffs` and the dashboard show it (redacted)."""
-
-    id: int
-    at: dt.datetime
-    endpoint: str
-    method: str
-    rule: str
-    path: str
-    legacy_status: int
-    modern_status: int | None
-    differences: tuple[dict[str, Any], ...]  # {"where", "legacy", "modern"}, JSON values
-    worker: int
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowSummary:
-    """The shadow runs of one endpoint in the store."""
-
-    endpoint: str
-    runs: int
-    match: int
-    mismatch: int
-    error: int
-    timeout: int
-    legacy_ms_p50: float | None
-    modern_ms_p50: float | None
-    latest_mismatch: StoredMismatch | None
-
-    @property
-    def match_rate(self) -> float | None:
-        """Percent of the runs whose replies matched; None before the first run."""
-        return round(100 * self.match / self.runs, 1) if self.runs else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,13 +176,14 @@ def store_url(registry: Registry) -> str:
 
 
 class Store:
-    """The observation store behind one SQLAlchemy engine."""
+    """The observation store behind one SQLAlchemy engine (`engine_options` go to
+    create_engine, e.g. a pool class for an in-memory database)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, **engine_options: Any) -> None:
         self.url = url
         try:
-            self.engine: Engine = create_engine(url)
-        except (SQLAlchemyError, ValueError, ImportError) as exc:
+            self.engine: Engine = create_engine(url, **engine_options)
+        except (SQLAlchemyError, ValueError, ImportError, TypeError) as exc:
             raise StoreError(f"cannot open the store {url!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -194,15 +193,27 @@ class Store:
     def for_registry(cls, registry: Registry) -> Store:
         return cls(store_url(registry))
 
+    @property
+    def display_url(self) -> str:
+        """The URL with its password hidden, for messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
     def _prepare(self) -> None:
         if self._ready:
             return
-        try:
-            if self.engine.dialect.name == "sqlite" and self.engine.url.database:
-                Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
-            metadata.create_all(self.engine)
-        except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"cannot create the tables in {self.url!r}: {exc}") from exc
+        for attempt in range(3):
+            try:
+                if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+                    Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+                metadata.create_all(self.engine)
+                break
+            except (SQLAlchemyError, OSError) as exc:
+                # another process (a uvicorn worker) may be creating the same tables
+                if attempt == 2 or not isinstance(exc, SQLAlchemyError):
+                    raise StoreError(
+                        f"cannot create the tables in {self.display_url!r}: {exc}"
+                    ) from exc
+                time.sleep(0.05 * (attempt + 1))
         self._ready = True
 
     def record_contract_run(self, results: Sequence[CaseResult]) -> int:
@@ -238,8 +249,8 @@ class Store:
             raise StoreError(f"cannot record the contract run in {self.url!r}: {exc}") from exc
         return int(run_id)
 
-    def _exists(self) -> bool:
-        """Whether the store has been written to; reading never creates it."""
+    def _exists(self, table: Table = contract_results) -> bool:
+        """Whether the store has `table`; reading never creates it."""
         if self._ready:
             return True
         database = self.engine.url.database
@@ -247,7 +258,7 @@ class Store:
             if not Path(database).is_file():  # connecting would create the file
                 return False
         try:
-            return inspect(self.engine).has_table(contract_results.name)
+            return inspect(self.engine).has_table(table.name)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read the store {self.url!r}: {exc}") from exc
 
@@ -290,8 +301,180 @@ class Store:
             for endpoint, row in counts.items()
         }
 
+    # --- shadow observations ------------------------------------------------------------
+
+    def record_observations(self, observations: Iterable[Observation], redactor: Redactor) -> int:
+        """Store observations in one transaction (skipped runs are left out), redacted with
+        `redactor`; returns how many rows were written."""
+        rows = [
+            observation_row(observation, redactor)
+            for observation in observations
+            if observation.result is not ShadowResult.SKIPPED
+        ]
+        if not rows:
+            return 0
+        self._prepare()
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(shadow_observations), rows)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot record {len(rows)} shadow observations in {self.display_url!r}: {exc}"
+            ) from exc
+        return len(rows)
+
+    def prune(self, rows: int, days: float) -> int:
+        """Keep at most the `rows` newest observations and none older than `days` (0: no
+        limit on that axis); returns how many were deleted."""
+        if (rows <= 0 and days <= 0) or not self._exists(shadow_observations):
+            return 0
+        table = shadow_observations
+        deleted = 0
+        try:
+            with self.engine.begin() as connection:
+                if days > 0:
+                    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+                    deleted += connection.execute(delete(table).where(table.c.at < cutoff)).rowcount
+                if rows > 0:
+                    # one statement (a write from its start, so SQLite waits for the lock
+                    # instead of failing a read that turns into a write)
+                    newest = (
+                        select(table.c.id).order_by(table.c.id.desc()).offset(rows).limit(1)
+                    ).subquery()
+                    threshold = select(newest.c.id).scalar_subquery()
+                    deleted += connection.execute(
+                        delete(table).where(table.c.id <= threshold)
+                    ).rowcount
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot prune shadow observations in {self.display_url!r}: {exc}"
+            ) from exc
+        return deleted
+
+    def has_observations(self) -> bool:
+        """Whether a shadow run was ever recorded here (the table exists)."""
+        return self._exists(shadow_observations)
+
+    def mismatches(
+        self,
+        endpoint: str | None = None,
+        limit: int = 20,
+        *,
+        results: Collection[ShadowResult] = FAILED_RESULTS,
+    ) -> list[StoredMismatch]:
+        """The newest stored mismatches and errors (or `results`), of one endpoint or all."""
+        if not self._exists(shadow_observations):
+            return []
+        table = shadow_observations
+        query = (
+            select(*_MISMATCH_COLUMNS)
+            .where(table.c.result.in_([ShadowResult(r).value for r in results]))
+            .order_by(table.c.id.desc())
+            .limit(limit)
+        )
+        if endpoint is not None:
+            query = query.where(table.c.endpoint == endpoint)
+        return [stored_mismatch(row) for row in self._read(query, "shadow mismatches")]
+
+    def exchanges(self, ids: Iterable[int]) -> dict[int, StoredExchange]:
+        """The stored request and replies of each mismatch or error in `ids` that has them."""
+        wanted = sorted(set(ids))
+        if not wanted or not self._exists(shadow_observations):
+            return {}
+        table = shadow_observations
+        query = select(table.c.id, *(table.c[name] for name in EXCHANGE_COLUMNS)).where(
+            table.c.id.in_(wanted), table.c.request_headers.is_not(None)
+        )
+        return {row.id: stored_exchange(row) for row in self._read(query, "shadow exchanges")}
+
+    def exchange(self, mismatch_id: int) -> StoredExchange | None:
+        return self.exchanges([mismatch_id]).get(mismatch_id)
+
+    def shadow_summaries(self) -> dict[str, ShadowSummary]:
+        """Per endpoint: runs by result, the p50 latency of each side over its latest
+        LATENCY_WINDOW runs, and its latest mismatch."""
+        if not self._exists(shadow_observations):
+            return {}
+        table = shadow_observations
+        counts: dict[str, dict[str, int]] = {}
+        for endpoint, result, count in self._read(
+            select(table.c.endpoint, table.c.result, func.count()).group_by(
+                table.c.endpoint, table.c.result
+            ),
+            "shadow run counts",
+        ):
+            counts.setdefault(endpoint, {})[result] = int(count)
+        rank = func.row_number().over(partition_by=table.c.endpoint, order_by=table.c.id.desc())
+        recent = select(
+            table.c.endpoint, table.c.legacy_ms, table.c.modern_ms, rank.label("rank")
+        ).subquery()
+        latencies: dict[str, tuple[list[float], list[float]]] = {}
+        for endpoint, legacy_ms, modern_ms in self._read(
+            select(recent.c.endpoint, recent.c.legacy_ms, recent.c.modern_ms).where(
+                recent.c.rank <= LATENCY_WINDOW
+            ),
+            "shadow latencies",
+        ):
+            legacy, modern = latencies.setdefault(endpoint, ([], []))
+            legacy.append(float(legacy_ms))
+            if modern_ms is not None:
+                modern.append(float(modern_ms))
+        latest_ids = (
+            select(func.max(table.c.id))
+            .where(table.c.result == ShadowResult.MISMATCH.value)
+            .group_by(table.c.endpoint)
+        )
+        latest = {
+            row.endpoint: stored_mismatch(row)
+            for row in self._read(
+                select(*_MISMATCH_COLUMNS).where(table.c.id.in_(latest_ids)), "latest mismatches"
+            )
+        }
+        summaries = {}
+        for endpoint, by_result in sorted(counts.items()):
+            legacy, modern = latencies.get(endpoint, ([], []))
+            summaries[endpoint] = ShadowSummary(
+                endpoint=endpoint,
+                runs=sum(by_result.values()),
+                match=by_result.get(ShadowResult.MATCH.value, 0),
+                mismatch=by_result.get(ShadowResult.MISMATCH.value, 0),
+                error=by_result.get(ShadowResult.ERROR.value, 0),
+                timeout=by_result.get(ShadowResult.TIMEOUT.value, 0),
+                legacy_ms_p50=median(legacy),
+                modern_ms_p50=median(modern),
+                latest_mismatch=latest.get(endpoint),
+            )
+        return summaries
+
+    def _read(self, query: Any, what: str) -> list[Any]:
+        try:
+            with self.engine.connect() as connection:
+                return list(connection.execute(query).all())
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read {what} from {self.display_url!r}: {exc}") from exc
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+_MISMATCH_COLUMNS = tuple(
+    shadow_observations.c[name]
+    for name in (
+        "id",
+        "at",
+        "endpoint",
+        "method",
+        "rule",
+        "path",
+        "legacy_status",
+        "modern_status",
+        "differences",
+        "worker",
+        "result",
+        "error",
+        "query",
+    )
+)
 
 
 def _aware(value: object) -> dt.datetime:
@@ -301,6 +484,9 @@ def _aware(value: object) -> dt.datetime:
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor = connection.cursor()  # type: ignore[attr-defined]
+    # the timeout first: switching to WAL takes a lock another process may hold
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # with WAL: no fsync per commit, still safe against a crash of the process
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,12 @@ from conftest import SHOP_ROUTES, write_registry
 import routeshift.cli.status  # noqa: F401  (registers the command on main)
 from routeshift.cases import case
 from routeshift.cli import main
+from routeshift.compare import Difference
 from routeshift.contract import Harness
 from routeshift.gateway import load_apps
+from routeshift.redact import Redactor
 from routeshift.registry import load_registry
-from routeshift.store import Store
+from routeshift.store import Observation, ShadowResult, Store
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "migration_status.yaml"
 
@@ -186,3 +189,51 @@ def test_verified_after_a_recorded_contract_run(tmp_path: Path, store_url: str) 
     assert [b["by_method"]["verified"] for b in report["blueprints"]] == [0, 1]
     table = status(path)
     assert "1 of 7 modern methods verified (14.3%)" in table.output
+
+
+def test_shadow_and_canary_routes_with_their_shadow_runs(tmp_path: Path, store_url: str) -> None:
+    moved = {
+        "items.listing": {"state": "shadow", "sample": 0.5},
+        "price": {"state": "canary", "percent": 10},
+    }
+    routes = [dict(route, **moved.get(route["endpoint"], {})) for route in SHOP_ROUTES]
+    path = write_registry(tmp_path, routes)
+
+    def run(result: ShadowResult, *differences: Difference) -> Observation:
+        return Observation(
+            "items.listing", "GET", "/items/", "/items/", result, 200, 200, 4.0, 2.0, differences
+        )
+
+    store = Store(store_url)
+    store.record_observations(
+        [
+            run(ShadowResult.MATCH),
+            run(ShadowResult.MISMATCH, Difference("/side", "legacy", "modern")),
+            run(ShadowResult.MATCH),
+        ],
+        Redactor(),
+    )
+    store.close()
+
+    report = {r["endpoint"]: r for r in document(path)["routes"]}
+    listing = report["items.listing"]
+    assert (listing["state"], listing["sample"]) == ("shadow", 0.5)
+    assert {k: listing["shadow"][k] for k in ("runs", "match", "mismatch", "match_rate")} == {
+        "runs": 3,
+        "match": 2,
+        "mismatch": 1,
+        "match_rate": 66.7,
+    }
+    assert listing["shadow"]["latest_mismatch"]["differences"][0]["where"] == "/side"
+    assert (report["price"]["state"], report["price"]["percent"]) == ("canary", 10.0)
+    assert report["price"]["shadow"] is None
+
+    table = status(path)
+    assert table.exit_code == 0, table.output
+    assert "1 route method in shadow, 1 in canary." in table.output
+    assert re.search(
+        r"items\.listing +/items/ +shadow \(sample 50%\) .* 66\.7% of 3 +#2 /side", table.output
+    )
+    assert re.search(r"price +/prices/<float:amount> +canary 10% ", table.output)
+    markdown = status(path, "--format", "markdown")
+    assert "| 66.7% of 3 | `#2 /side` |" in markdown.output

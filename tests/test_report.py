@@ -25,7 +25,7 @@ from routeshift.report import (
     percent,
     status_document,
 )
-from routeshift.store import Verification
+from routeshift.store import ShadowResult, ShadowSummary, StoredMismatch, Verification
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -45,6 +45,7 @@ def progress(
     *,
     verifications: Mapping[str, Verification] | None = None,
     cases: Collection[str] = (),
+    shadow: Mapping[str, ShadowSummary] | None = None,
 ) -> Progress:
     model = RegistryModel(legacy_app="old:app", modern_app="new:app", routes=tuple(entries))
     return build_progress(
@@ -54,6 +55,7 @@ def progress(
         verifications=verifications or {},
         case_endpoints=cases,
         generated_at=NOW,
+        shadow=shadow,
     )
 
 
@@ -461,3 +463,134 @@ def test_a_large_route_table_is_plain_columns(
         "RUN",
     ]
     assert {line.split()[0] for line in lines[header + 1 :]} == {r.endpoint for r in shop.routes}
+
+
+# --- shadow and canary --------------------------------------------------------------------
+
+
+@pytest.fixture
+def moving() -> Progress:
+    return progress(
+        [
+            entry("sampled", "/sampled", ["GET"], "shadow", sample=0.1),
+            entry("shadowed", "/shadowed", ["GET"], "shadow"),
+            entry("canaried", "/canaried", ["GET"], "canary", percent=5),
+            entry("mixed", "/mixed", ["GET"], "canary", percent=12.5),
+            entry("mixed", "/mixed", ["POST"], "legacy"),
+        ],
+        [
+            legacy("sampled", "/sampled"),
+            legacy("shadowed", "/shadowed"),
+            legacy("canaried", "/canaried"),
+            legacy("mixed", "/mixed", "GET", "POST"),
+        ],
+    )
+
+
+def test_states_carry_their_figures_in_the_table(moving: Progress) -> None:
+    text = format_status_table(moving)
+    assert "2 route methods in shadow, 2 in canary." in text
+    assert re.search(r"sampled +/sampled +shadow \(sample 10%\) ", text)
+    assert re.search(r"shadowed +/shadowed +shadow +", text)
+    assert re.search(r"canaried +/canaried +canary 5% ", text)
+    assert "GET canary 12.5%" in text and "POST legacy" in text
+    assert "SHADOW MATCH" not in text  # no shadow runs in the store: no such columns
+
+
+def test_states_carry_their_figures_in_markdown(moving: Progress) -> None:
+    lines = format_status_markdown(moving).splitlines()
+    assert "2 route methods in shadow, 2 in canary." in lines
+    rows = {cells(line)[0]: cells(line) for line in lines if line.startswith("| `")}
+    assert rows["`sampled`"][2] == "shadow (sample 10%)"
+    assert rows["`canaried`"][2] == "canary 5%"
+    assert rows["`mixed`"][2] == "GET canary 12.5%, POST legacy"
+    assert all(len(row) == 8 for row in rows.values())
+
+
+def test_nothing_in_flight_says_nothing(shop: Progress) -> None:
+    assert " in shadow" not in format_status_table(shop)
+    assert " in canary" not in format_status_markdown(shop)
+
+
+def summary(endpoint: str, match: int, mismatch: int, *where: str) -> ShadowSummary:
+    latest = StoredMismatch(
+        id=42,
+        at=NOW,
+        endpoint=endpoint,
+        method="GET",
+        rule="/x",
+        path="/x",
+        legacy_status=200,
+        modern_status=200,
+        differences=tuple({"where": w, "legacy": 1, "modern": 2} for w in where),
+        worker=1,
+        result=ShadowResult.MISMATCH,
+    )
+    return ShadowSummary(
+        endpoint=endpoint,
+        runs=match + mismatch,
+        match=match,
+        mismatch=mismatch,
+        error=0,
+        timeout=0,
+        legacy_ms_p50=3.0,
+        modern_ms_p50=2.0,
+        latest_mismatch=latest if where else None,
+    )
+
+
+@pytest.fixture
+def shadowed() -> Progress:
+    return progress(
+        [
+            entry("a", "/a", ["GET"], "shadow"),
+            entry("b", "/b", ["GET"], "shadow"),
+            entry("c", "/c", ["GET"], "legacy"),
+        ],
+        [legacy("a", "/a"), legacy("b", "/b"), legacy("c", "/c")],
+        shadow={
+            "a": summary("a", 39, 1, "/created_at", "status"),
+            "b": summary("b", 10, 0),
+        },
+    )
+
+
+def test_shadow_runs_in_the_table(shadowed: Progress) -> None:
+    text = format_status_table(shadowed)
+    assert re.search(r"SHADOW MATCH +LATEST MISMATCH", text)
+    assert re.search(r"a +/a +shadow .* 97\.5% of 40 +#42 /created_at \+1$", text, re.M)
+    assert re.search(r"b +/b +shadow .* 100% of 10 +-$", text, re.M)
+    assert re.search(r"c +/c +legacy .* - +-$", text, re.M)
+
+
+def test_shadow_runs_in_the_plain_table(
+    shadowed: Progress, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import routeshift.report.table as table
+
+    monkeypatch.setattr(table, "RICH_ROUTE_LIMIT", 1)
+    lines = format_status_table(shadowed).splitlines()
+    header = next(line for line in lines if line.startswith("ROUTE "))
+    assert header.endswith("LAST RUN  SHADOW MATCH  LATEST MISMATCH")
+    (row,) = [line for line in lines if line.startswith("a ")]
+    assert row.endswith("97.5% of 40   #42 /created_at +1")
+
+
+def test_shadow_runs_in_markdown(shadowed: Progress) -> None:
+    lines = format_status_markdown(shadowed).splitlines()
+    assert (
+        "| route | rule | state | owner | handler | cases | verified | last run (UTC) |"
+        " shadow match | latest mismatch |"
+    ) in lines
+    rows = {cells(line)[0]: cells(line) for line in lines if line.startswith("| `")}
+    assert rows["`a`"][8:] == ["97.5% of 40", "`#42 /created_at +1`"]
+    assert rows["`b`"][8:] == ["100% of 10", "–"]
+    assert rows["`c`"][8:] == ["–", "–"]
+
+
+def test_shadow_runs_in_the_status_document(shadowed: Progress) -> None:
+    routes = {r["endpoint"]: r for r in status_document(shadowed)["routes"]}
+    assert routes["a"]["shadow"]["match_rate"] == 97.5
+    assert routes["a"]["shadow"]["latest_mismatch"]["id"] == 42
+    assert routes["c"]["shadow"] is None
+    json.dumps(status_document(shadowed))

@@ -63,11 +63,12 @@ def main() -> None:
     """Move a Flask app to FastAPI one route at a time."""
 
 
-from routeshift.cli import check, contract, edit, routes, scaffold, status  # noqa: E402, I001
+from routeshift.cli import check, contract, diffs, edit, routes, scaffold, status  # noqa: E402, I001
 
 __all__ = [
     "check",
     "contract",
+    "diffs",
     "edit",
     "load_or_exit",
     "load_with_apps",

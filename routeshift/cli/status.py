@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
@@ -11,6 +12,7 @@ import click
 
 from routeshift.cases import case_endpoints
 from routeshift.cli import load_with_apps, main, registry_option, verifications_or_exit
+from routeshift.registry import Registry
 from routeshift.report import (
     build_progress,
     format_status_html,
@@ -18,6 +20,7 @@ from routeshift.report import (
     format_status_table,
     status_document,
 )
+from routeshift.store import ShadowSummary, Store, StoreError
 
 
 @main.command()
@@ -34,10 +37,13 @@ def status(registry_option: str | None, fmt: str) -> None:
     """Progress at a glance: routes per state, percent modern and verified, by blueprint.
 
     A route method is verified when it is modern and its endpoint's latest contract run
-    (`routeshift contract`) passed. Exit 0, or 2 on bad input (registry, apps, store).
+    (`routeshift contract`) passed. Routes the gateway shadowed show how many of their
+    shadow runs matched and their latest mismatch (`routeshift diffs` shows it). Exit 0,
+    or 2 on bad input (registry, apps, store).
     """
     registry, apps = load_with_apps(registry_option)
     verifications = verifications_or_exit(registry)
+    shadow = shadow_summaries_or_exit(registry)
     progress = build_progress(
         registry,
         apps.legacy_routes,
@@ -45,6 +51,7 @@ def status(registry_option: str | None, fmt: str) -> None:
         verifications=verifications,
         case_endpoints=case_endpoints(registry.contracts_dir),
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        shadow=shadow,
     )
     if fmt == "json":
         click.echo(json.dumps(status_document(progress), indent=2))
@@ -56,3 +63,14 @@ def status(registry_option: str | None, fmt: str) -> None:
         color = sys.stdout.isatty()
         width = shutil.get_terminal_size().columns if color else None
         click.echo(format_status_table(progress, color=color, width=width), nl=False)
+
+
+def shadow_summaries_or_exit(registry: Registry) -> dict[str, ShadowSummary]:
+    """The shadow runs per endpoint (none before the gateway's first), or exit 2 when the
+    store cannot be read."""
+    try:
+        with contextlib.closing(Store.for_registry(registry)) as store:
+            return store.shadow_summaries()
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -1,4 +1,11 @@
-"""`routeshift status --format html`: one self-contained page with progress bars."""
+"""`routeshift status --format html` and the admin page `/_routeshift/`: one self-contained
+page (inline CSS, no external assets) with progress bars.
+
+The status page shows where each route stands; the live page (`live=True`, the gateway's)
+adds what the gateway has seen: each route's share of traffic served by modern, its shadow
+match rate and latest mismatch (the differing JSON pointers only, never values), and the
+median latency of legacy and modern on the same shadowed requests.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +14,29 @@ import html
 from typing import TYPE_CHECKING
 
 from routeshift.report.progress import (
+    STATES,
     UNREGISTERED,
     BlueprintProgress,
     MethodProgress,
     Progress,
     RouteProgress,
     Tally,
+    Traffic,
+    percent,
 )
-from routeshift.report.words import generated_text, handler_word, pct, verified_word
+from routeshift.report.style import LIVE_CSS, STATUS_CSS
+from routeshift.report.words import (
+    generated_text,
+    handler_word,
+    pct,
+    state_word,
+    verified_word,
+)
 
 if TYPE_CHECKING:
+    from routeshift.observations import StoredMismatch
     from routeshift.store import Verification
 
-
-# --- html -----------------------------------------------------------------------------
 
 #: the bar's segments, most advanced first: (css class, legend)
 _SEGMENTS = (
@@ -32,99 +48,105 @@ _SEGMENTS = (
     ("unregistered", "unregistered"),
 )
 
-_CSS = """
-:root{--ink:#1f2328;--muted:#656d76;--line:#d0d7de;--panel:#f6f8fa;
---verified:#1a7f37;--modern:#4ac26b;--canary:#d4a72c;--shadow:#8250df;
---legacy:#afb8c1;--unregistered:#cf222e}
-*{box-sizing:border-box}
-body{margin:0;background:#fff;color:var(--ink);
-font:14px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif}
-main{max-width:1100px;margin:0 auto;padding:32px 24px 48px}
-h1{font-size:24px;margin:0 0 4px}
-h2{font-size:17px;margin:0;display:flex;justify-content:space-between;gap:16px}
-h2 small{font-weight:400;color:var(--muted);font-size:13px}
-code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
-.sub{color:var(--muted);margin:0 0 24px}
-.overall{border:1px solid var(--line);border-radius:8px;padding:20px;background:var(--panel)}
-.figures{display:grid;grid-template-columns:repeat(4,1fr);gap:16px;margin-bottom:18px}
-.figure b{display:block;font-size:30px;line-height:1.1}
-.figure span{color:var(--muted)}
-.figure.alarm b{color:var(--unregistered)}
-.bar{display:flex;height:12px;border-radius:6px;overflow:hidden;background:var(--line)}
-.overall .bar{height:22px;border-radius:11px}
-.bar i{display:block;height:100%}
-.bar i+i{border-left:1px solid #fff}
-.verified{background:var(--verified)}.modern{background:var(--modern)}
-.canary{background:var(--canary)}.shadow{background:var(--shadow)}
-.legacy{background:var(--legacy)}.unregistered{background:var(--unregistered)}
-.legend{list-style:none;display:flex;flex-wrap:wrap;gap:6px 18px;padding:0;margin:12px 0 0;
-color:var(--muted);font-size:13px}
-.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
-section.blueprint{margin-top:28px}
-section.blueprint .bar{margin:8px 0 4px}
-table{width:100%;border-collapse:collapse;margin-top:8px;table-layout:fixed}
-td code{overflow-wrap:anywhere}
-th{text-align:left;font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;
-letter-spacing:.04em;border-bottom:1px solid var(--line);padding:6px 8px}
-td{border-bottom:1px solid #eaeef2;padding:6px 8px;vertical-align:top}
-td.c,th.c{text-align:center}
-td small{display:block;color:var(--muted);font-size:12px}
-.pill{display:inline-block;padding:0 8px;border-radius:10px;font-size:12px;color:#fff;
-margin:1px 4px 1px 0;white-space:nowrap}
-.pill.legacy{color:var(--ink)}
-.pill.canary{color:var(--ink)}
-.no{color:var(--muted)}
-.ok{color:var(--verified);font-weight:600}
-.bad{color:var(--unregistered);font-weight:600}
-tr.unregistered td{background:#fff5f5}
-footer{margin-top:32px;color:var(--muted);font-size:12px}
-"""
-
 
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def format_status_html(progress: Progress) -> str:
-    """One self-contained page (inline CSS, no scripts, no external assets)."""
+def format_status_html(
+    progress: Progress, *, live: bool = False, refresh: int | None = None
+) -> str:
+    """One self-contained page (inline CSS, no scripts, no external assets).
+
+    `live`: the admin page, with traffic, shadow runs and latency per route;
+    `refresh`: reload the page every so many seconds (a meta refresh, no script)."""
+    methods = progress.by_method
+    title = f"routeshift {'live' if live else 'status'}: {pct(methods.modern_percent)} modern"
+    head = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+    ]
+    if refresh:
+        head.append(f'<meta http-equiv="refresh" content="{int(refresh)}">')
+    css = STATUS_CSS + LIVE_CSS if live else STATUS_CSS
+    badge = '<span class="live"><i></i>live</span>' if live else ""
+    parts = [
+        *head,
+        f"<title>{_esc(title)}</title>",
+        f"<style>{css}</style></head><body><main>",
+        f"<h1>Migration status{badge}</h1>",
+        f'<p class="sub"><code>{_esc(progress.legacy_app)}</code> &rarr; '
+        f"<code>{_esc(progress.modern_app)}</code> &middot; {_esc(generated_text(progress))}"
+        + (f" &middot; refreshes every {int(refresh)} s" if refresh else "")
+        + "</p>",
+        _overall(progress, live),
+    ]
+    if live:
+        parts.append(_in_flight(progress))
+    for blueprint in progress.blueprints:
+        parts.append(_blueprint_html(blueprint, live, progress.generated_at))
+    if not progress.blueprints:
+        parts.append('<p class="empty">The legacy app has no routes to move.</p>')
+    source = "the routeshift gateway" if live else "routeshift status"
+    parts += [
+        f"<footer>Generated by {source}. Progress counts (route, method) pairs of the "
+        "legacy app; HEAD, OPTIONS and static files are not counted.</footer>",
+        "</main></body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _overall(progress: Progress, live: bool) -> str:
     methods, routes = progress.by_method, progress.by_route
     figures = [
         (
             pct(methods.modern_percent),
             f"route methods modern, {methods.modern} of {methods.total}",
+            False,
         ),
-        (pct(routes.modern_percent), f"routes modern, {routes.modern} of {routes.total}"),
+        (pct(routes.modern_percent), f"routes modern, {routes.modern} of {routes.total}", False),
         (
             pct(methods.verified_percent),
             f"of modern methods verified, {methods.verified} of {methods.modern}",
+            False,
         ),
-        (str(methods.unregistered), "route methods unregistered"),
     ]
-    parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width,initial-scale=1">',
-        f"<title>routeshift status: {_esc(pct(methods.modern_percent))} modern</title>",
-        f"<style>{_CSS}</style></head><body><main>",
-        "<h1>Migration status</h1>",
-        f'<p class="sub"><code>{_esc(progress.legacy_app)}</code> &rarr; '
-        f"<code>{_esc(progress.modern_app)}</code> &middot; {_esc(generated_text(progress))}</p>",
-        '<section class="overall"><div class="figures">',
-    ]
-    for index, (big, words) in enumerate(figures):
-        alarm = " alarm" if index == 3 and methods.unregistered else ""
-        parts.append(
-            f'<div class="figure{alarm}"><b>{_esc(big)}</b><span>{_esc(words)}</span></div>'
+    if live:
+        figures[1] = _traffic_figure(progress)
+        figures.append(_shadow_figure(progress))
+    else:
+        figures.append(
+            (str(methods.unregistered), "route methods unregistered", bool(methods.unregistered))
         )
-    parts += ["</div>", _bar(methods), _legend(), "</section>"]
-    for blueprint in progress.blueprints:
-        parts.append(_blueprint_html(blueprint))
-    parts += [
-        "<footer>Generated by routeshift status. Progress counts (route, method) pairs of the "
-        "legacy app; HEAD, OPTIONS and static files are not counted.</footer>",
-        "</main></body></html>",
-    ]
-    return "\n".join(parts) + "\n"
+    parts = ['<section class="overall"><div class="figures">']
+    for big, words, alarm in figures:
+        cls = "figure alarm" if alarm else "figure"
+        parts.append(f'<div class="{cls}"><b>{_esc(big)}</b><span>{_esc(words)}</span></div>')
+    parts += ["</div>", _bar(methods), _legend()]
+    if live:
+        parts.append(_state_counts(methods))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _traffic_figure(progress: Progress) -> tuple[str, str, bool]:
+    legacy = sum(r.traffic.legacy for r in progress.routes if r.traffic)
+    modern = sum(r.traffic.modern for r in progress.routes if r.traffic)
+    if not legacy + modern:
+        return ("n/a", "of requests served by modern: no requests yet", False)
+    share = Traffic(legacy, modern).modern_share
+    return (pct(share), f"of {legacy + modern:,} requests served by modern", False)
+
+
+def _shadow_figure(progress: Progress) -> tuple[str, str, bool]:
+    summaries = [r.shadow for r in progress.routes if r.shadow and r.shadow.runs]
+    runs = sum(s.runs for s in summaries)
+    if not runs:
+        return ("n/a", "shadow match rate: no shadow runs yet", False)
+    matched = sum(s.match for s in summaries)
+    rate = percent(matched, runs)
+    return (pct(rate), f"of {runs:,} shadow runs matched", rate is not None and rate < 95)
 
 
 def _bar(tally: Tally) -> str:
@@ -151,60 +173,266 @@ def _legend() -> str:
     return f'<ul class="legend">{items}</ul>'
 
 
-def _blueprint_html(blueprint: BlueprintProgress) -> str:
+def _state_counts(tally: Tally) -> str:
+    chips = []
+    for state in STATES:
+        count = tally.of(state)
+        alarm = ' class="alarm"' if state == UNREGISTERED and count else ""
+        chips.append(
+            f'<span{alarm} data-state="{state}"><i class="{state}"></i><b>{count}</b>{state}</span>'
+        )
+    return f'<div class="states">{"".join(chips)}</div>'
+
+
+# --- routes in shadow or canary: one card each ------------------------------------------------
+
+
+def _in_flight(progress: Progress) -> str:
+    flying = [r for r in progress.routes if _in_flight_state(r)]
+    heading = '<section class="flight"><h2>In flight <small>routes in shadow or canary</small></h2>'
+    if not flying:
+        return (
+            f'{heading}<p class="empty">No route is in shadow or canary right now. '
+            "A route in shadow is answered by legacy and run on modern too; its "
+            "comparisons show up here.</p></section>"
+        )
+    cards = "".join(_card(route, progress.generated_at) for route in flying)
+    return f'{heading}<div class="cards">{cards}</div></section>'
+
+
+def _in_flight_state(route: RouteProgress) -> str | None:
+    """shadow or canary when one of the route's methods is (shadow first), else None."""
+    states = {m.state for m in route.methods}
+    return next((state for state in ("shadow", "canary") if state in states), None)
+
+
+def _card(route: RouteProgress, now: dt.datetime) -> str:
+    rows = [
+        ("Served by", "", _traffic_html(route, wordy=True)),
+        ("Shadow", "", _shadow_html(route, wordy=True)),
+        ("Mismatch", ' class="mismatch"', _mismatch_html(route, now, wordy=True)),
+        ("Latency p50", "", _latency_html(route)),
+    ]
+    items = "".join(f"<dt>{name}</dt><dd{cls}>{cell}</dd>" for name, cls, cell in rows)
+    return (
+        f'<article class="card {_in_flight_state(route)}"><h3><code>{_esc(route.endpoint)}</code>'
+        f"<span>{_state_pills(route)}</span></h3>"
+        f'<small class="no"><code>{_esc(route.rule)}</code>{_owner_text(route)}</small>'
+        f"<dl>{items}</dl></article>"
+    )
+
+
+# --- the tables, one per blueprint ------------------------------------------------------------
+
+
+def _blueprint_html(blueprint: BlueprintProgress, live: bool, now: dt.datetime) -> str:
     m = blueprint.by_method
     figures = f"{m.modern} of {m.total} methods modern ({pct(m.modern_percent)})"
     if m.modern:
         figures += f", {m.verified} verified"
     if m.unregistered:
         figures += f", {m.unregistered} unregistered"
-    rows = "\n".join(_route_html(route) for route in blueprint.routes)
+    if live:
+        rows = "\n".join(_live_route_html(route, now) for route in blueprint.routes)
+    else:
+        rows = "\n".join(_route_html(route) for route in blueprint.routes)
     return (
         f'<section class="blueprint"><h2>{_esc(blueprint.label)} '
         f"<small>{_esc(figures)}</small></h2>{_bar(m)}"
-        f"<table>{_COLUMNS}"
+        f"<table>{_LIVE_COLUMNS if live else _COLUMNS}"
         f"<tbody>\n{rows}\n</tbody></table></section>"
     )
 
 
-#: (heading, width in %, centred): the same widths in every blueprint's table
-_COLUMN_SPEC = (
-    ("Route", 17, False),
-    ("Rule", 20, False),
-    ("State", 16, False),
-    ("Owner", 12, False),
-    ("Handler", 7, True),
-    ("Cases", 6, True),
-    ("Verified", 7, True),
-    ("Last run", 15, False),
-)
+def _columns(spec: tuple[tuple[str, int, bool], ...]) -> str:
+    """(heading, width in %, centred): the same widths in every blueprint's table"""
+    return (
+        "<colgroup>"
+        + "".join(f'<col style="width:{width}%">' for _, width, _ in spec)
+        + "</colgroup><thead><tr>"
+        + "".join(f"<th{_CENTRED if c else ''}>{title}</th>" for title, _, c in spec)
+        + "</tr></thead>"
+    )
+
+
 _CENTRED = ' class="c"'
-_COLUMNS = (
-    "<colgroup>"
-    + "".join(f'<col style="width:{width}%">' for _, width, _ in _COLUMN_SPEC)
-    + "</colgroup><thead><tr>"
-    + "".join(f"<th{_CENTRED if c else ''}>{title}</th>" for title, _, c in _COLUMN_SPEC)
-    + "</tr></thead>"
+_COLUMNS = _columns(
+    (
+        ("Route", 17, False),
+        ("Rule", 20, False),
+        ("State", 16, False),
+        ("Owner", 12, False),
+        ("Handler", 7, True),
+        ("Cases", 6, True),
+        ("Verified", 7, True),
+        ("Last run", 15, False),
+    )
+)
+_LIVE_COLUMNS = _columns(
+    (
+        ("Route", 20, False),
+        ("State", 14, False),
+        ("Served by", 15, False),
+        ("Shadow", 14, False),
+        ("Latest mismatch", 18, False),
+        ("Latency p50", 12, False),
+        ("Verified", 7, True),
+    )
 )
 
 
 def _route_html(route: RouteProgress) -> str:
-    pills = "".join(
-        f'<span class="pill {_state_class(m)}">{_esc(m.method)} {_esc(m.state)}</span>'
-        for m in route.methods
-    )
-    word = verified_word(route)
-    style = {"yes": "ok", "failed": "bad"}.get(word, "no")
-    verified = _NONE if word == "-" else f'<span class="{style}">{word}</span>'
     cls = ' class="unregistered"' if route.state == UNREGISTERED else ""
     return (
         f"<tr{cls}><td><code>{_esc(route.endpoint)}</code></td>"
-        f"<td><code>{_esc(route.rule)}</code></td><td>{pills}</td>"
+        f"<td><code>{_esc(route.rule)}</code></td><td>{_state_pills(route)}</td>"
         f"<td>{_esc(route.owner) if route.owner else _NONE}</td>"
         f'<td class="c">{_handler_html(route)}</td>'
-        f'<td class="c">{_mark(route.has_cases)}</td><td class="c">{verified}</td>'
+        f'<td class="c">{_mark(route.has_cases)}</td><td class="c">{_verified_html(route)}</td>'
         f"<td>{_run_html(route.verification)}</td></tr>"
     )
+
+
+def _live_route_html(route: RouteProgress, now: dt.datetime) -> str:
+    cls = ' class="unregistered"' if route.state == UNREGISTERED else ""
+    return (
+        f'<tr{cls} data-endpoint="{_esc(route.endpoint)}">'
+        f"<td><code>{_esc(route.endpoint)}</code><small><code>{_esc(route.rule)}</code>"
+        f"{_owner_text(route)}</small></td>"
+        f"<td>{_state_pills(route)}</td>"
+        f"<td>{_traffic_html(route)}</td>"
+        f"<td>{_shadow_html(route)}</td>"
+        f'<td class="mismatch">{_mismatch_html(route, now)}</td>'
+        f"<td>{_latency_html(route)}</td>"
+        f'<td class="c">{_verified_html(route)}</td></tr>'
+    )
+
+
+def _state_pills(route: RouteProgress) -> str:
+    return "".join(
+        f'<span class="pill {_state_class(m)}">{_esc(m.method)} {_esc(state_word(route, m.state))}'
+        "</span>"
+        for m in route.methods
+    )
+
+
+def _owner_text(route: RouteProgress) -> str:
+    return f" &middot; {_esc(route.owner)}" if route.owner else ""
+
+
+def _traffic_html(route: RouteProgress, *, wordy: bool = False) -> str:
+    traffic = route.traffic
+    total = 0 if traffic is None else traffic.legacy + traffic.modern
+    if traffic is None or not total:
+        return '<span class="no">no requests yet</span>' if wordy else _NONE
+    share = 100 * traffic.modern / total
+    words = pct(traffic.modern_share)
+    bar = (
+        f'<div class="split" role="img" aria-label="{_esc(words)} served by modern">'
+        f'<i class="modern" style="width:{share:.3f}%"></i>'
+        f'<i class="legacy" style="width:{100 - share:.3f}%"></i></div>'
+    )
+    return (
+        f"{bar}<small>{_esc(words)} modern &middot; "
+        f"{total:,} request{'s' if total != 1 else ''}</small>"
+    )
+
+
+def _shadow_html(route: RouteProgress, *, wordy: bool = False) -> str:
+    summary = route.shadow
+    if summary is None or not summary.runs:
+        shadowed = wordy or any(m.state == "shadow" for m in route.methods)
+        return '<span class="no">no shadow runs yet</span>' if shadowed else _NONE
+    rate = summary.match_rate
+    grade = "good" if rate is not None and rate >= 99.5 else "warn"
+    if rate is not None and rate < 95:
+        grade = "poor"
+    others = [
+        f"{count:,} {name}"
+        for name, count in (
+            ("mismatch", summary.mismatch),
+            ("error", summary.error),
+            ("timeout", summary.timeout),
+        )
+        if count
+    ]
+    detail = f"{summary.match:,} of {summary.runs:,} runs matched"
+    if others:
+        detail += " &middot; " + ", ".join(others)
+    return f'<span class="rate {grade}">{_esc(pct(rate))}</span><small>{detail}</small>'
+
+
+def _mismatch_html(route: RouteProgress, now: dt.datetime, *, wordy: bool = False) -> str:
+    summary = route.shadow
+    latest = None if summary is None else summary.latest_mismatch
+    if latest is None:
+        if summary is not None and summary.runs:
+            return '<span class="ok">none</span>'
+        return '<span class="no">none yet</span>' if wordy else _NONE
+    statuses = f"{latest.legacy_status} &rarr; {latest.modern_status or 'no reply'}"
+    pointers = [str(d.get("where", "")) for d in latest.differences]
+    shown = "".join(f"<code>{_esc(p or '/')}</code>" for p in pointers[:3])
+    if len(pointers) > 3:
+        shown += f'<span class="no">+{len(pointers) - 3} more</span>'
+    if not pointers:
+        shown = f"<small>{_esc(_error_line(latest))}</small>"
+    moment = latest.at.astimezone(dt.UTC)
+    return (
+        f'<code class="req">{_esc(latest.method)} {_esc(latest.path)}</code>'
+        f'<small><time datetime="{moment.isoformat()}" title="{moment:%Y-%m-%d %H:%M:%S} UTC">'
+        f"{_ago(moment, now)}</time> &middot; {statuses}</small>{shown}"
+    )
+
+
+def _error_line(latest: StoredMismatch) -> str:
+    """What a run without differences came to (its error text is redacted by the store)."""
+    lines = (latest.error or "").strip().splitlines()
+    return f"{latest.result.value}: {lines[0][:100]}" if lines else latest.result.value
+
+
+def _latency_html(route: RouteProgress) -> str:
+    summary = route.shadow
+    if summary is None or (summary.legacy_ms_p50 is None and summary.modern_ms_p50 is None):
+        return _NONE
+    legacy, modern = summary.legacy_ms_p50, summary.modern_ms_p50
+    top = max(ms for ms in (legacy, modern) if ms is not None) or 1.0
+    rows = []
+    for side, ms in (("legacy", legacy), ("modern", modern)):
+        width = 0.0 if ms is None else 100 * ms / top
+        rows.append(
+            f'<span>{side}</span><b>{_ms(ms)}</b><i class="{side}" style="width:{width:.1f}%"></i>'
+        )
+    verdict = ""
+    if legacy and modern:
+        ratio = legacy / modern
+        if ratio >= 1.05:
+            verdict = f'<small class="ok">modern {ratio:.1f}&times; faster</small>'
+        elif ratio <= 1 / 1.05:
+            verdict = f'<small class="bad">modern {1 / ratio:.1f}&times; slower</small>'
+    return f'<div class="lat">{"".join(rows)}</div>{verdict}'
+
+
+def _ago(moment: dt.datetime, now: dt.datetime) -> str:
+    seconds = max(0, int((now - moment).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "&ndash;"
+    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+# --- small cells ----------------------------------------------------------------------------
+
+
+def _verified_html(route: RouteProgress) -> str:
+    word = verified_word(route)
+    style = {"yes": "ok", "failed": "bad"}.get(word, "no")
+    return _NONE if word == "-" else f'<span class="{style}">{word}</span>'
 
 
 def _run_html(run: Verification | None) -> str:

@@ -8,9 +8,13 @@ from routeshift.report.progress import UNREGISTERED, Progress, RouteProgress
 from routeshift.report.words import (
     generated_text,
     handler_word,
+    has_shadow_runs,
     headline,
+    in_flight,
+    latest_mismatch_text,
     pct,
     run_text,
+    shadow_text,
     state_text,
     verified_cell,
     verified_word,
@@ -42,6 +46,11 @@ def format_status_markdown(progress: Progress) -> str:
         "",
         f"{_code(progress.legacy_app)} → {_code(progress.modern_app)}, {generated_text(progress)}",
         "",
+    ]
+    moving = in_flight(progress)
+    if moving:
+        lines += [moving + ".", ""]
+    lines += [
         "| blueprint | methods modern | routes modern | verified | unregistered |",
         "|---|--:|--:|--:|--:|",
     ]
@@ -53,6 +62,7 @@ def format_status_markdown(progress: Progress) -> str:
             f"| {verified_cell(m).replace('-', '–')} "
             f"| {m.unregistered} |"
         )
+    shadow = has_shadow_runs(progress)
     for blueprint in progress.blueprints:
         m = blueprint.by_method
         summary = html.escape(
@@ -62,20 +72,21 @@ def format_status_markdown(progress: Progress) -> str:
             "",
             f"<details><summary>{summary}</summary>",
             "",
-            "| route | rule | state | owner | handler | cases | verified | last run (UTC) |",
-            "|---|---|---|---|:-:|:-:|:-:|---|",
+            "| route | rule | state | owner | handler | cases | verified | last run (UTC) |"
+            + (" shadow match | latest mismatch |" if shadow else ""),
+            "|---|---|---|---|:-:|:-:|:-:|---|" + ("--:|---|" if shadow else ""),
         ]
-        lines += [_markdown_row(route) for route in blueprint.routes]
+        lines += [_markdown_row(route, shadow) for route in blueprint.routes]
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
 
 
-def _markdown_row(route: RouteProgress) -> str:
+def _markdown_row(route: RouteProgress, shadow: bool = False) -> str:
     state = _md(state_text(route))
     if route.state == UNREGISTERED:
         state = f"**{state}**"
     verified, handler = verified_word(route), handler_word(route)
-    cells = (
+    cells: tuple[str, ...] = (
         _code(route.endpoint),
         _code(route.rule),
         state,
@@ -85,4 +96,10 @@ def _markdown_row(route: RouteProgress) -> str:
         {"yes": "✅", "failed": "❌", "-": "–"}.get(verified, verified),
         _md(run_text(route.verification)) if route.verification else "–",
     )
+    if shadow:
+        latest = latest_mismatch_text(route)
+        cells += (
+            _md(shadow_text(route)) if route.shadow else "–",
+            _code(latest) if latest != "-" else "–",
+        )
     return "| " + " | ".join(cells) + " |"

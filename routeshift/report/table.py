@@ -8,14 +8,18 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from routeshift.report.progress import UNREGISTERED, Progress
+from routeshift.report.progress import UNREGISTERED, Progress, RouteProgress
 from routeshift.report.words import (
     fraction,
     generated_text,
     handler_word,
+    has_shadow_runs,
     headline,
+    in_flight,
+    latest_mismatch_text,
     pct,
     run_text,
+    shadow_text,
     state_text,
     verified_cell,
     verified_word,
@@ -43,6 +47,9 @@ def format_status_table(
     )
     console.print(f"{progress.legacy_app} -> {progress.modern_app}, {generated_text(progress)}")
     console.print("; ".join(headline(progress)) + ".", style="bold")
+    moving = in_flight(progress)
+    if moving:
+        console.print(moving + ".")
     console.print(_blueprint_table(progress))
     routes = sum(len(blueprint.routes) for blueprint in progress.blueprints)
     if routes <= RICH_ROUTE_LIMIT:
@@ -60,9 +67,17 @@ def format_status_table(
 RICH_ROUTE_LIMIT = 400
 
 _ROUTE_COLUMNS = ("ROUTE", "RULE", "STATE", "OWNER", "HANDLER", "CASES", "VERIFIED", "LAST RUN")
+#: added when the store has shadow runs
+_SHADOW_COLUMNS = ("SHADOW MATCH", "LATEST MISMATCH")
+
+
+def _shadow_cells(route: RouteProgress) -> tuple[str, str]:
+    return shadow_text(route), latest_mismatch_text(route)
 
 
 def _plain_route_table(progress: Progress) -> str:
+    shadow = has_shadow_runs(progress)
+    header = _ROUTE_COLUMNS + (_SHADOW_COLUMNS if shadow else ())
     rows = [
         (
             route.endpoint,
@@ -73,14 +88,15 @@ def _plain_route_table(progress: Progress) -> str:
             yes(route.has_cases),
             verified_word(route),
             run_text(route.verification),
+            *(_shadow_cells(route) if shadow else ()),
         )
         for blueprint in progress.blueprints
         for route in blueprint.routes
     ]
-    widths = [max(len(row[i]) for row in [_ROUTE_COLUMNS, *rows]) for i in range(8)]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [_ROUTE_COLUMNS, *rows]
+        for row in [header, *rows]
     ]
     return "\n".join(lines) + "\n"
 
@@ -121,6 +137,10 @@ def _route_table(progress: Progress) -> Table:
     table.add_column("OWNER", overflow="fold")
     for title in ("HANDLER", "CASES", "VERIFIED", "LAST RUN (UTC)"):
         table.add_column(title)
+    shadow = has_shadow_runs(progress)
+    if shadow:
+        table.add_column("SHADOW MATCH", justify="right")
+        table.add_column("LATEST MISMATCH", overflow="fold")
     for blueprint in progress.blueprints:
         for index, route in enumerate(blueprint.routes):
             table.add_row(
@@ -132,6 +152,7 @@ def _route_table(progress: Progress) -> Table:
                 yes(route.has_cases),
                 verified_word(route),
                 run_text(route.verification),
+                *(_shadow_cells(route) if shadow else ()),
                 end_section=index == len(blueprint.routes) - 1,
                 style="red" if route.state == UNREGISTERED else None,
             )

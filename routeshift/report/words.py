@@ -33,9 +33,54 @@ def headline(progress: Progress) -> list[str]:
 
 
 def state_text(route: RouteProgress, sep: str = ", ") -> str:
+    """The route's state ('canary 5%', 'shadow (sample 10%)'), or each method's when
+    they differ ('GET canary 5%, POST legacy')."""
     if not route.mixed:
-        return route.state
-    return sep.join(f"{m.method} {m.state}" for m in route.methods)
+        return state_word(route, route.state)
+    return sep.join(f"{m.method} {state_word(route, m.state)}" for m in route.methods)
+
+
+def state_word(route: RouteProgress, state: str) -> str:
+    """A state with its figure: canary with its percent, shadow with its sample (when
+    not every request is shadowed)."""
+    if state == State.CANARY and route.percent is not None:
+        return f"canary {pct(route.percent)}"
+    if state == State.SHADOW and route.sample is not None and route.sample < 1:
+        return f"shadow (sample {pct(round(100 * route.sample, 1))})"
+    return state
+
+
+def in_flight(progress: Progress) -> str | None:
+    """'2 route methods in shadow, 1 in canary', or None when none is in either."""
+    counts = [(n, state) for state in ("shadow", "canary") if (n := progress.by_method.of(state))]
+    if not counts:
+        return None
+    (first, state), *rest = counts
+    noun = "route method" if first == 1 else "route methods"
+    return ", ".join([f"{first} {noun} in {state}", *(f"{n} in {s}" for n, s in rest)])
+
+
+def has_shadow_runs(progress: Progress) -> bool:
+    return any(route.shadow is not None for route in progress.routes)
+
+
+def shadow_text(route: RouteProgress) -> str:
+    """'98.5% of 1200' (shadow runs that matched), or '-' for none."""
+    summary = route.shadow
+    if summary is None or not summary.runs:
+        return "-"
+    return f"{pct(summary.match_rate)} of {summary.runs}"
+
+
+def latest_mismatch_text(route: RouteProgress) -> str:
+    """'#42 /created_at +1': the latest shadow mismatch (`routeshift diffs` shows it) by
+    its first difference, or '-'."""
+    latest = route.shadow.latest_mismatch if route.shadow else None
+    if latest is None:
+        return "-"
+    places = [str(d.get("where", "?")) for d in latest.differences] or ["?"]
+    more = f" +{len(places) - 1}" if len(places) > 1 else ""
+    return f"#{latest.id} {places[0]}{more}"
 
 
 def run_text(run: Verification | None) -> str:

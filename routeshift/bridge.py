@@ -138,8 +138,11 @@ class LegacyBridge:
         threads: int = 64,
         buffer_limit: int = 1024 * 1024,
         served_by: bytes = b"legacy",
+        on_busy: Callable[[int], None] | None = None,
     ) -> None:
+        """`on_busy(+1 / -1)`: a worker thread took up or finished a step (metrics)."""
         self.app = app
+        self.on_busy = on_busy
         self.threads = threads
         self.buffer_limit = buffer_limit
         self.served_by = (b"x-served-by", served_by)
@@ -272,11 +275,15 @@ class LegacyBridge:
     def _run(self, context: contextvars.Context, step: Callable[[], Any]) -> Any:
         with self._busy_lock:
             self._busy += 1
+        if self.on_busy is not None:
+            self.on_busy(1)
         try:
             return context.run(step)
         finally:
             with self._busy_lock:
                 self._busy -= 1
+            if self.on_busy is not None:
+                self.on_busy(-1)
 
     async def _environ(
         self, scope: Message, receive: Receive, loop: asyncio.AbstractEventLoop

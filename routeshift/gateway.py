@@ -3,9 +3,13 @@
 `build_gateway()` loads the registry, imports both apps, checks the registry against
 them and returns a `Gateway`. Every request is classified (routeshift.classify) and
 passed to the legacy bridge or the modern app; the response carries
-`X-Served-By: legacy|modern`. The registry file is watched: an edit takes effect within
-`watch_interval` seconds; an edit that does not load is logged and the last good
-registry keeps serving.
+`X-Served-By: legacy|modern`. A canary route picks the side by the request's cohort
+(routeshift.cohort); a shadow route is served by legacy and copied to modern
+(routeshift.shadow), the observations going to the store in a thread of their own.
+The gateway's own paths come first: the admin pages and /metrics (routeshift.dashboard).
+
+The registry file is watched: an edit takes effect within `watch_interval` seconds; an
+edit that does not load is logged and the last good registry keeps serving.
 """
 
 from __future__ import annotations
@@ -13,23 +17,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection, Mapping
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from routeshift.apps import Apps, check_apps, load_apps
 from routeshift.bridge import LegacyBridge
+from routeshift.cases import case_endpoints
 from routeshift.classify import Classifier, Decision, Side, build_table, ported_paths
-from routeshift.discovery import (
-    flat_routes,
-)
+from routeshift.cohort import goes_modern
+from routeshift.dashboard import Admin, admin_token_from_env
+from routeshift.discovery import flat_routes
 from routeshift.errors import RegistryError, RouteshiftError
 from routeshift.lifespan import ChildLifespan, LifespanError
-from routeshift.registry import Registry, load_registry, registry_path
+from routeshift.metrics import Metrics
+from routeshift.redact import Redactor
+from routeshift.registry import Registry, Settings, load_registry, registry_path
+from routeshift.shadow import ShadowRunner
+from routeshift.store import (
+    ObservationWriter,
+    ShadowSummary,
+    Store,
+    StoreError,
+    Verification,
+)
 
 logger = logging.getLogger("routeshift.gateway")
 
+T = TypeVar("T")
+
 ENV_FORCE_LEGACY = "ROUTESHIFT_FORCE_LEGACY"
+#: seconds the admin pages may show store figures that old (a page load, not a query each)
+STORE_CACHE_SECONDS = 2.0
+#: seconds a shutdown waits for shadow runs under way, then for their observations
+DRAIN_SECONDS = 5.0
 
 Message = dict[str, Any]
 Receive = Callable[[], Any]
@@ -53,18 +76,40 @@ class Gateway:
         force_legacy: bool = False,
         watch_interval: float = 0.5,
         signature: tuple[int, int, int] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """`signature`: the registry file's, taken before it was read (default: now), so
         that an edit saved while the apps were importing is loaded by the watcher."""
         self.apps = apps
         self.modern = apps.modern
-        self.bridge = LegacyBridge(apps.legacy, threads=registry.settings.bridge_threads)
+        self.metrics = metrics if metrics is not None else Metrics.for_process()
+        settings = registry.settings
+        self.bridge = LegacyBridge(
+            apps.legacy, threads=settings.bridge_threads, on_busy=self.metrics.thread_busy
+        )
+        self.metrics.bridge_threads(self.bridge.threads)
         self.env_force_legacy = force_legacy
         self.watch_interval = watch_interval
         self.registry = registry
         self.classifier = self._classifier(registry)
+        self._own_paths = _own_paths(settings)
+        self.store = Store.for_registry(registry)
+        self.writer = ObservationWriter(
+            self.store,
+            Redactor(settings.redact),
+            retention_rows=settings.retention_rows,
+            retention_days=settings.retention_days,
+        )
+        self.shadow = ShadowRunner(
+            self.modern,
+            settings=lambda: self.registry.settings,
+            record=self.writer.submit,
+            count=self.metrics.shadow,
+        )
+        self.admin = Admin(self, token=admin_token_from_env())
         self._signature = signature if signature is not None else _signature(registry.path)
         self._watcher: asyncio.Task[None] | None = None
+        self._cache: dict[str, tuple[float, Any]] = {}
 
     # --- the registry -------------------------------------------------------------
 
@@ -110,17 +155,16 @@ class Gateway:
                     )
             check_apps(registry, self.apps)
             classifier = self._classifier(registry)
-            if registry.settings.bridge_threads != self.registry.settings.bridge_threads:
-                logger.warning(
-                    "settings.bridge_threads changed to %d; the bridge keeps %d threads "
-                    "until the gateway restarts.",
-                    registry.settings.bridge_threads,
-                    self.bridge.threads,
-                )
+            _restart_needed(self.registry.settings, registry.settings)
         except RouteshiftError as exc:
             logger.error("%s\nstill serving the last good registry.", exc)
             return False
         self.registry, self.classifier = registry, classifier
+        self._own_paths = _own_paths(registry.settings)
+        self.writer.redactor = Redactor(registry.settings.redact)
+        self.writer.retention_rows = registry.settings.retention_rows
+        self.writer.retention_days = registry.settings.retention_days
+        self._cache.clear()
         logger.info("registry reloaded from %s", path)
         return True
 
@@ -143,15 +187,51 @@ class Gateway:
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            decision = self.classifier.classify(scope)
-            if decision.side is Side.LEGACY:
-                await self.bridge.serve(scope, receive, send, decision.extra_allow)
-            else:
-                await self._serve_modern(scope, receive, send, decision)
+            path = scope["path"]
+            admin_prefix, admin_folder, metrics_path = self._own_paths
+            if path == metrics_path or path == admin_prefix or path.startswith(admin_folder):
+                await self.admin(scope, receive, send)
+                return
+            await self._serve(scope, receive, send, self.classifier.classify(scope))
         elif kind == "websocket":
             await self.modern(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(scope, receive, send)
+
+    async def _serve(
+        self, scope: Message, receive: Receive, send: Send, decision: Decision
+    ) -> None:
+        side = decision.side
+        canary = decision.canary
+        if canary is not None and goes_modern(
+            decision.endpoint, canary.cohort.value(scope), canary.percent
+        ):
+            side = Side.MODERN
+        status = 0
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            if side is Side.MODERN:
+                await self._serve_modern(scope, receive, send_counted, decision)
+            elif decision.shadow is not None:
+                legacy = partial(self.bridge.serve, extra_allow=decision.extra_allow)
+                await self.shadow.serve(scope, receive, send_counted, decision, legacy)
+            else:
+                await self.bridge.serve(scope, receive, send_counted, decision.extra_allow)
+        finally:
+            self.metrics.request(
+                decision.endpoint,
+                scope["method"],
+                side.value,
+                status,
+                time.perf_counter() - started,
+            )
 
     async def _serve_modern(
         self, scope: Message, receive: Receive, send: Send, decision: Decision
@@ -185,14 +265,66 @@ class Gateway:
         try:
             if self._watcher is not None:
                 self._watcher.cancel()
+            await self.shadow.drain(DRAIN_SECONDS)
             await child.shutdown()
         except LifespanError as exc:
             await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
             return
         finally:
             # off the event loop: a call still reading a large body needs the loop
-            await asyncio.to_thread(self.bridge.close)
+            await asyncio.to_thread(self.close)
         await send({"type": "lifespan.shutdown.complete"})
+
+    def close(self) -> None:
+        """Stop the bridge's threads, write the observations still queued, let go of the
+        store and of this worker's live metrics."""
+        self.bridge.close()
+        self.writer.close(DRAIN_SECONDS)
+        self.store.close()
+        self.metrics.close()
+
+    # --- what the admin pages read (routeshift.dashboard.AdminSource) ---------------------
+
+    def shadow_summaries(self) -> Mapping[str, ShadowSummary]:
+        return self._cached("shadow", self.store.shadow_summaries, {})
+
+    def verifications(self) -> Mapping[str, Verification]:
+        return self._cached("verifications", self.store.verifications, {})
+
+    def case_endpoints(self) -> Collection[str]:
+        return self._cached("cases", lambda: case_endpoints(self.registry.contracts_dir), set())
+
+    def _cached(self, key: str, load: Callable[[], T], empty: T) -> T:
+        """`load()`, at most every STORE_CACHE_SECONDS; `empty` when the store fails."""
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < STORE_CACHE_SECONDS:
+            return cast(T, hit[1])
+        try:
+            value = load()
+        except StoreError as exc:
+            logger.warning("the admin pages cannot read the store: %s", exc)
+            value = empty
+        self._cache[key] = (now, value)
+        return value
+
+
+def _own_paths(settings: Settings) -> tuple[str, str, str]:
+    """The admin prefix, the prefix as a folder, the metrics path."""
+    prefix = settings.admin_prefix.rstrip("/")
+    return prefix, prefix + "/", settings.metrics_path
+
+
+def _restart_needed(old: Settings, new: Settings) -> None:
+    """Log the settings an edit changed that only a restart applies."""
+    for key in ("bridge_threads", "store_url"):
+        if getattr(old, key) != getattr(new, key):
+            logger.warning(
+                "settings.%s changed to %r; the gateway keeps %r until it restarts.",
+                key,
+                getattr(new, key),
+                getattr(old, key),
+            )
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:

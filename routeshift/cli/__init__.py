@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 
@@ -15,6 +17,8 @@ from routeshift.apps import Apps, load_apps
 from routeshift.errors import RouteshiftError
 from routeshift.registry import Registry, load_registry, registry_path
 from routeshift.store import Store, StoreError, Verification
+
+T = TypeVar("T")
 
 
 def load_or_exit(registry_option: str | None) -> Registry:
@@ -37,15 +41,21 @@ def load_with_apps(registry_option: str | None) -> tuple[Registry, Apps]:
     return registry, apps
 
 
-def verifications_or_exit(registry: Registry, hint: str = "") -> dict[str, Verification]:
-    """The latest contract result per endpoint (none when nothing was ever recorded), or
-    exit 2 when the store cannot be read."""
+def read_store_or_exit(registry: Registry, read: Callable[[Store], T], hint: str = "") -> T:
+    """`read(store)` on the registry's store (reading never creates it), or exit 2 when
+    the store cannot be read."""
     try:
         with contextlib.closing(Store.for_registry(registry)) as store:
-            return store.verifications()
+            return read(store)
     except StoreError as exc:
         click.echo(f"error: {exc}{' ' + hint if hint else ''}", err=True)
         sys.exit(2)
+
+
+def verifications_or_exit(registry: Registry, hint: str = "") -> dict[str, Verification]:
+    """The latest contract result per endpoint (none when nothing was ever recorded), or
+    exit 2 when the store cannot be read."""
+    return read_store_or_exit(registry, Store.verifications, hint)
 
 
 #: --registry PATH, on every command that reads the registry
@@ -73,6 +83,7 @@ __all__ = [
     "load_or_exit",
     "load_with_apps",
     "main",
+    "read_store_or_exit",
     "registry_option",
     "routes",
     "scaffold",

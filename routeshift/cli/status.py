@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import shutil
@@ -11,8 +10,7 @@ import sys
 import click
 
 from routeshift.cases import case_endpoints
-from routeshift.cli import load_with_apps, main, registry_option, verifications_or_exit
-from routeshift.registry import Registry
+from routeshift.cli import load_with_apps, main, read_store_or_exit, registry_option
 from routeshift.report import (
     build_progress,
     format_status_html,
@@ -20,7 +18,6 @@ from routeshift.report import (
     format_status_table,
     status_document,
 )
-from routeshift.store import ShadowSummary, Store, StoreError
 
 
 @main.command()
@@ -42,8 +39,9 @@ def status(registry_option: str | None, fmt: str) -> None:
     or 2 on bad input (registry, apps, store).
     """
     registry, apps = load_with_apps(registry_option)
-    verifications = verifications_or_exit(registry)
-    shadow = shadow_summaries_or_exit(registry)
+    verifications, shadow = read_store_or_exit(
+        registry, lambda store: (store.verifications(), store.shadow_summaries())
+    )
     progress = build_progress(
         registry,
         apps.legacy_routes,
@@ -63,14 +61,3 @@ def status(registry_option: str | None, fmt: str) -> None:
         color = sys.stdout.isatty()
         width = shutil.get_terminal_size().columns if color else None
         click.echo(format_status_table(progress, color=color, width=width), nl=False)
-
-
-def shadow_summaries_or_exit(registry: Registry) -> dict[str, ShadowSummary]:
-    """The shadow runs per endpoint (none before the gateway's first), or exit 2 when the
-    store cannot be read."""
-    try:
-        with contextlib.closing(Store.for_registry(registry)) as store:
-            return store.shadow_summaries()
-    except StoreError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)

@@ -15,6 +15,7 @@ dedicated cookie that lives as long as the user.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +23,8 @@ from typing import Any, Literal
 from werkzeug.http import parse_cookie
 
 BUCKETS = 10_000
+#: an HTTP token (RFC 9110): what a header or cookie name is made of
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 KINDS = ("client", "header", "cookie")
 
 
@@ -40,6 +43,11 @@ class Cohort:
         if kind == "client" and not colon:
             return cls("client")
         if kind in ("header", "cookie") and name:
+            if not _TOKEN.fullmatch(name):
+                raise ValueError(
+                    f"cohort {text!r}: {name!r} is not a {kind} name (letters, digits and "
+                    "!#$%&'*+-.^_`|~ only)."
+                )
             return cls(kind, name.lower() if kind == "header" else name)  # type: ignore[arg-type]
         if kind in ("header", "cookie"):
             raise ValueError(f"cohort {text!r} names no {kind}: write {kind}:NAME.")

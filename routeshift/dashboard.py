@@ -82,6 +82,16 @@ def is_admin_path(settings: Settings, path: str) -> bool:
     return bool(prefix) and (path == prefix or path.startswith(prefix + "/"))
 
 
+def local_path(scope: Message) -> str:
+    """The request's path below the app's root_path (uvicorn --root-path puts it in
+    `path` too), as the gateway's own paths and the legacy Map see it."""
+    path: str = scope["path"]
+    root_path = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        return path[len(root_path) :]
+    return path
+
+
 def is_loopback(client: Any) -> bool:
     """Whether an ASGI `client` (host, port) is this machine; unknown peers are not."""
     if not client:
@@ -152,7 +162,7 @@ class Admin:
 
     async def _answer(self, scope: Message) -> Response:
         settings = self.source.registry.settings
-        path = scope["path"]
+        path = local_path(scope)
         prefix = settings.admin_prefix.rstrip("/")
         if path == prefix and path != settings.metrics_path:
             return _redirect(scope, prefix + "/")
@@ -188,6 +198,16 @@ class Admin:
                 (b"www-authenticate", challenge),
             )
         client = scope.get("client")
+        proxied = [name for name in _PROXY_HEADERS if _header(scope, name) is not None]
+        if proxied:
+            # a proxy in front (or a client posing as one): the peer address may be the
+            # proxy's, or one a server that trusts forwarded headers took from the request
+            return Response.text(
+                403,
+                f"routeshift's admin pages answer a request that came through a proxy "
+                f"({proxied[0].decode()}) only with a token: set {ENV_ADMIN_TOKEN} and send "
+                "`Authorization: Bearer <token>`.",
+            )
         if is_loopback(client):
             return None
         who = str(client[0]) if client else "an unknown address"
@@ -239,6 +259,10 @@ class Admin:
                 (b"referrer-policy", b"no-referrer"),
             ),
         )
+
+
+#: headers a proxy adds; without a token, a request that has one is not let in
+_PROXY_HEADERS = (b"x-forwarded-for", b"forwarded", b"x-real-ip")
 
 
 def _redirect(scope: Message, target: str) -> Response:

@@ -28,7 +28,7 @@ from routeshift.bridge import LegacyBridge
 from routeshift.cases import case_endpoints
 from routeshift.classify import Classifier, Decision, Side, build_table, ported_paths
 from routeshift.cohort import goes_modern
-from routeshift.dashboard import Admin, admin_token_from_env
+from routeshift.dashboard import Admin, admin_token_from_env, local_path
 from routeshift.discovery import flat_routes
 from routeshift.errors import RegistryError, RouteshiftError
 from routeshift.lifespan import ChildLifespan, LifespanError
@@ -188,6 +188,8 @@ class Gateway:
         kind = scope["type"]
         if kind == "http":
             path = scope["path"]
+            if scope.get("root_path"):
+                path = local_path(scope)
             admin_prefix, admin_folder, metrics_path = self._own_paths
             if path == metrics_path or path == admin_prefix or path.startswith(admin_folder):
                 await self.admin(scope, receive, send)

@@ -13,8 +13,11 @@ For a route in `shadow` state the gateway hands the request to `ShadowRunner.ser
    by `shadow_timeout_s`; its reply is compared with the route's rules (the same as the
    contract tests') and the observation goes to the store's writer thread.
 
-A run that cannot be made (the cap is reached, the body is over the limit, the client
-went away) is skipped and counted, never queued. A timed-out run keeps its place under
+A run that cannot be made (the cap is reached, more than half of anyio's thread pool is
+busy, a body is over the limit, legacy left the request body unread, the client went
+away) is skipped and counted, never queued. Copies share the event loop with the served
+requests: a modern handler that blocks inside `async def` holds up every request of the
+worker, shadow or not (the dashboard's modern latency shows it). A timed-out run keeps its place under
 the cap until the modern app really lets go of it, so a hanging handler cannot pile up.
 """
 
@@ -26,6 +29,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import anyio.to_thread
 
 from routeshift.classify import Decision, Shadow
 from routeshift.compare import Difference, Reply, compare
@@ -49,7 +54,17 @@ class _Copy:
     """What passed between the client and legacy: the request body and legacy's reply,
     each kept up to `limit` bytes (`whole` turns False past it)."""
 
-    __slots__ = ("limit", "body", "size", "status", "headers", "reply", "reply_size", "whole")
+    __slots__ = (
+        "limit",
+        "body",
+        "size",
+        "ended",
+        "status",
+        "headers",
+        "reply",
+        "reply_size",
+        "whole",
+    )
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -59,13 +74,16 @@ class _Copy:
         self.headers: list[tuple[bytes, bytes]] = []
         self.reply: list[bytes] = []
         self.reply_size = 0
-        self.whole = True  # request and reply within the limit, and the reply complete
+        self.ended = False  # the request's last chunk went by (legacy read it all)
+        self.whole = True  # request and reply within the limit
 
     def request_chunk(self, message: Message) -> None:
         if message["type"] != "http.request" or not self.whole:
             return
         chunk = message.get("body", b"")
         self.size += len(chunk)
+        if not message.get("more_body", False):
+            self.ended = True
         if self.size > self.limit:
             self.whole = False
             self.body.clear()
@@ -115,6 +133,7 @@ class ShadowRunner:
         self.chance = chance
         self.in_flight = 0
         self.tasks: set[asyncio.Task[None]] = set()
+        self.calls: set[asyncio.Future[None]] = set()  # modern calls, timed out ones too
         self._warned: dict[str, float] = {}
 
     async def serve(
@@ -132,7 +151,7 @@ class ShadowRunner:
             await legacy(scope, receive, send)  # not sampled: not a run, not counted
             return
         settings = self.settings()
-        if self.in_flight >= settings.shadow_max_in_flight:
+        if self.in_flight >= settings.shadow_max_in_flight or _threads_short():
             self.count(decision.endpoint, ShadowResult.SKIPPED)
             await legacy(scope, receive, send)
             return
@@ -154,7 +173,13 @@ class ShadowRunner:
         await legacy(scope, receive_copy, send_copy)
         legacy_ms = (time.perf_counter() - started) * 1000
         # the cap again: other runs may have started while legacy was answering
-        if not (complete and copy.whole) or self.in_flight >= settings.shadow_max_in_flight:
+        # a copy needs the whole request (a view that left its body unread gives none),
+        # the whole reply, a place under the cap, and threads to spare
+        if (
+            not (complete and copy.whole and copy.ended)
+            or self.in_flight >= settings.shadow_max_in_flight
+            or _threads_short()
+        ):
             self.count(decision.endpoint, ShadowResult.SKIPPED)
             return
         self.in_flight += 1
@@ -185,6 +210,8 @@ class ShadowRunner:
         # the place under the cap is given back when the modern app lets go of the
         # copy, not at the timeout: a hanging handler cannot pile up runs
         task.add_done_callback(self._release)
+        self.calls.add(task)
+        task.add_done_callback(self.calls.discard)
         try:
             done, _ = await asyncio.wait({task}, timeout=timeout)
             modern_ms: float | None = round((time.perf_counter() - started) * 1000, 3)
@@ -252,8 +279,13 @@ class ShadowRunner:
 
     async def drain(self, timeout: float) -> None:
         """Wait up to `timeout` seconds for the runs under way (at shutdown)."""
-        if self.tasks:
-            await asyncio.wait(set(self.tasks), timeout=timeout)
+        deadline = asyncio.get_running_loop().time() + timeout
+        # a run starts its modern call when it first runs: wait until neither is left
+        while pending := self.tasks | self.calls:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            await asyncio.wait(pending, timeout=left)
 
 
 class _ModernCall:
@@ -307,10 +339,19 @@ class _ModernCall:
         return Reply(self.status, _text_headers(self.headers), body)
 
 
+def _threads_short() -> bool:
+    """Whether more than half of anyio's default thread pool is in use: sync handlers of
+    the modern app (and of its modern-served routes) run there, so copies wait."""
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    return limiter.borrowed_tokens * 2 > limiter.total_tokens
+
+
 def _outcome(
     task: asyncio.Future[None], call: _ModernCall
 ) -> tuple[ShadowResult, Reply | None, str | None]:
     """How a finished copy went: MATCH here means "a whole reply, compare it"."""
+    if task.cancelled():  # the modern app cancelled itself (asyncio.CancelledError)
+        return ShadowResult.ERROR, call.reply(), "the modern app's call was cancelled"
     exc = task.exception()
     reply = call.reply()
     if exc is not None:

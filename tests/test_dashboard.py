@@ -381,6 +381,42 @@ def test_others_are_refused_and_told_what_to_do(gateway: Gateway, host: str, pag
     assert "routeshift_requests" not in response.text and "<html" not in response.text
 
 
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param({"X-Forwarded-For": "127.0.0.1"}, id="x-forwarded-for"),
+        pytest.param({"Forwarded": "for=127.0.0.1"}, id="forwarded"),
+        pytest.param({"X-Real-IP": "127.0.0.1"}, id="x-real-ip"),
+    ],
+)
+def test_a_proxied_request_needs_the_token_even_from_loopback(
+    gateway: Gateway, token_gateway: Gateway, page: str, header: dict[str, str]
+) -> None:
+    # a server that trusts forwarded headers (uvicorn --forwarded-allow-ips '*') puts the
+    # claimed address in scope["client"]: loopback there proves nothing
+    response = request(gateway, "GET", page, headers=header)
+    assert response.status_code == 403
+    assert "set ROUTESHIFT_ADMIN_TOKEN" in response.text
+    with_token = {**header, "Authorization": "Bearer s3cret-token"}
+    assert request(token_gateway, "GET", page, headers=with_token).status_code == 200
+
+
+def test_the_pages_answer_below_a_root_path(gateway: Gateway) -> None:
+    async def go() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=gateway, root_path="/api", client=LOOPBACK)
+        async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as http:
+            # uvicorn --root-path puts the root path into `path` as well
+            return (
+                await http.get("/api/_routeshift/status.json"),
+                await http.get("/api/_routeshift"),
+            )
+
+    status, redirect = asyncio.run(go())
+    assert status.status_code == 200 and status.json()["schema"] == "routeshift.status/1"
+    assert (redirect.status_code, redirect.headers["location"]) == (307, "/api/_routeshift/")
+
+
 def test_the_app_itself_stays_open_to_everyone(gateway: Gateway) -> None:
     response = request(gateway, "GET", "/prices/1.5", client=("10.1.2.3", 1234))
     assert (response.status_code, response.headers["x-served-by"]) == (200, "modern")

@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio.to_thread
 import pytest
 
 from routeshift.classify import Decision, Shadow, Side
@@ -428,3 +429,77 @@ def test_large_replies_are_compared_too() -> None:
     (observation,) = asyncio.run(go()).observations
     assert observation.result is ShadowResult.MISMATCH
     assert {d.where for d in observation.differences} == {"/items/2999/n", "/items/2999/text"}
+
+
+def test_a_body_legacy_left_unread_is_not_copied() -> None:
+    async def reads_one_chunk(scope: Message, receive: Any, send: Any) -> None:
+        await receive()  # a view that ignores its body (the bridge streams what is past 1 MiB)
+        await json_app(THING)(scope, _ended, send)
+
+    async def _ended() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def go() -> Run:
+        run = Run(json_app(THING))
+        await run.request(reads_one_chunk, method="POST", body=b"0123456789abcdef")
+        await run.settle()
+        return run
+
+    run = asyncio.run(go())
+    assert run.results == ["skipped"] and run.observations == []
+
+
+def test_no_copy_while_the_thread_pool_is_more_than_half_busy() -> None:
+    async def go() -> Run:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = 4
+        holders = [object() for _ in range(3)]
+        for holder in holders:
+            await limiter.acquire_on_behalf_of(holder)
+        run = Run(json_app(THING))
+        await run.request(json_app(THING))  # 3 of 4 threads busy: skipped
+        for holder in holders:
+            limiter.release_on_behalf_of(holder)
+        await run.request(json_app(THING))  # free again: copied
+        await run.settle()
+        return run
+
+    assert asyncio.run(go()).results == ["skipped", "match"]
+
+
+def test_a_modern_app_that_cancels_itself_is_an_error() -> None:
+    async def cancels(scope: Message, receive: Any, send: Any) -> None:
+        raise asyncio.CancelledError
+
+    async def go() -> Run:
+        run = Run(cancels)
+        await run.request(json_app(THING))
+        await run.settle()
+        return run
+
+    run = asyncio.run(go())
+    assert run.results == ["error"]
+    assert run.observations[0].error == "the modern app's call was cancelled"
+    assert run.runner.in_flight == 0
+
+
+def test_drain_waits_for_timed_out_calls_too() -> None:
+    ended: list[bool] = []
+
+    async def slow(scope: Message, receive: Any, send: Any) -> None:
+        try:
+            await asyncio.sleep(0.3)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.2)  # lets go of the copy a while after the timeout
+            ended.append(True)
+            raise
+
+    async def go() -> Run:
+        run = Run(slow, shadow_timeout_s=0.05)
+        await run.request(json_app(THING))
+        await run.settle()  # at shutdown: the modern app must not be left mid-call
+        return run
+
+    run = asyncio.run(go())
+    assert ended == [True]
+    assert run.results == ["timeout"] and run.runner.in_flight == 0

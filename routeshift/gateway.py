@@ -105,6 +105,7 @@ class Gateway:
             settings=lambda: self.registry.settings,
             record=self.writer.submit,
             count=self.metrics.shadow,
+            redact=lambda text: self.writer.redactor.error(text),
         )
         self.admin = Admin(self, token=admin_token_from_env())
         self._signature = signature if signature is not None else _signature(registry.path)

@@ -10,7 +10,9 @@ back, and the stored form of one observation (redacted, capped, JSON). Pure: no 
 
 `observation_row` turns an Observation into the column values of one row; only a
 mismatch or an error keeps its exchange. Every value a Redactor finds sensitive is
-"[redacted]" before it gets there.
+"[redacted]" before it gets there, and a body it cannot redact (or that is not text) is
+a note of its size and type; an error keeps its type name and the message
+`Redactor.error` leaves.
 """
 
 from __future__ import annotations
@@ -202,7 +204,7 @@ def observation_row(
         "differences": differences_json(observation.differences, redactor),
         "error": None
         if observation.error is None
-        else _cut(redactor.text(observation.error), VALUE_LIMIT),
+        else _cut(redactor.error(observation.error), VALUE_LIMIT),
         "worker": observation.worker,
     }
     exchange = observation.exchange if observation.result in KEEPS_EXCHANGE else None
@@ -244,12 +246,9 @@ def _exchange_columns(
 
 
 def body_text(body: bytes, content_type: str, redactor: Redactor, limit: int = BODY_LIMIT) -> str:
-    """A body as stored: redacted, as text, cut at `limit` bytes with TRUNCATED."""
+    """A body as stored: redacted (or a note, see Redactor.body), as text, cut at `limit`
+    bytes with TRUNCATED."""
     redacted = redactor.body(body, content_type)
-    try:
-        redacted.decode("utf-8")
-    except UnicodeDecodeError:
-        return f"[{len(body)} bytes that are not UTF-8 text: not stored]"
     if len(redacted) <= limit:
         return redacted.decode("utf-8")
     kept = redacted[:limit].decode("utf-8", errors="ignore")

@@ -17,8 +17,9 @@ A run that cannot be made (the cap is reached, more than half of anyio's thread 
 busy, a body is over the limit, legacy left the request body unread, the client went
 away) is skipped and counted, never queued. Copies share the event loop with the served
 requests: a modern handler that blocks inside `async def` holds up every request of the
-worker, shadow or not (the dashboard's modern latency shows it). A timed-out run keeps its place under
-the cap until the modern app really lets go of it, so a hanging handler cannot pile up.
+worker, shadow or not (the dashboard's modern latency shows it). A timed-out run keeps
+its place under the cap until the modern app really lets go of it, so a hanging handler
+cannot pile up.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ class ShadowRunner:
 
     `settings()` gives the registry's current settings (they change on a reload);
     `record(observation)` hands an observation to the store without blocking; `count(
-    endpoint, result)` counts every run, skipped ones included (the metrics).
+    endpoint, result)` counts every run, skipped ones included (the metrics); `redact(
+    text)` takes the request's values out of an error before it is logged.
     """
 
     def __init__(
@@ -125,12 +127,14 @@ class ShadowRunner:
         record: Callable[[Observation], object],
         count: Callable[[str, str], None],
         chance: Callable[[], float] = random.random,
+        redact: Callable[[str], str] = str,
     ) -> None:
         self.modern = modern
         self.settings = settings
         self.record = record
         self.count = count
         self.chance = chance
+        self.redact = redact  # an error's text, before it is logged
         self.in_flight = 0
         self.tasks: set[asyncio.Task[None]] = set()
         self.calls: set[asyncio.Future[None]] = set()  # modern calls, timed out ones too
@@ -273,7 +277,7 @@ class ShadowRunner:
             scope["method"],
             scope["path"],
             endpoint,
-            error,
+            self.redact(error),
             endpoint,
         )
 

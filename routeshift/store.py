@@ -17,11 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from sqlalchemy import (
     Boolean,
@@ -42,9 +44,10 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    make_url,
     select,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from routeshift.errors import RouteshiftError
 from routeshift.observations import (
@@ -184,7 +187,10 @@ class Store:
         try:
             self.engine: Engine = create_engine(url, **engine_options)
         except (SQLAlchemyError, ValueError, ImportError, TypeError) as exc:
-            raise StoreError(f"cannot open the store {url!r}: {exc}") from exc
+            shown = hide_password(url)
+            raise StoreError(
+                f"cannot open the store {shown!r}: {_scrub(str(exc), url, shown)}"
+            ) from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._ready = False
@@ -246,7 +252,9 @@ class Store:
                         ],
                     )
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot record the contract run in {self.url!r}: {exc}") from exc
+            raise StoreError(
+                f"cannot record the contract run in {self.display_url!r}: {exc}"
+            ) from exc
         return int(run_id)
 
     def _exists(self, table: Table = contract_results) -> bool:
@@ -260,7 +268,7 @@ class Store:
         try:
             return inspect(self.engine).has_table(table.name)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read the store {self.url!r}: {exc}") from exc
+            raise StoreError(f"cannot read the store {self.display_url!r}: {exc}") from exc
 
     def verifications(self) -> dict[str, Verification]:
         """Per endpoint, the results of the latest run that included it."""
@@ -290,7 +298,7 @@ class Store:
                     )
                     row["passed" if passed else "failed"] = count
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read contract runs from {self.url!r}: {exc}") from exc
+            raise StoreError(f"cannot read contract runs from {self.display_url!r}: {exc}") from exc
         return {
             endpoint: Verification(
                 endpoint,
@@ -475,6 +483,28 @@ _MISMATCH_COLUMNS = tuple(
         "query",
     )
 )
+
+
+def hide_password(url: str) -> str:
+    """`url` with its password hidden ("***"), also when SQLAlchemy cannot parse it."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError, TypeError):
+        return _PASSWORD.sub(r"\1***@", url)
+
+
+#: scheme://user:password@ in a URL SQLAlchemy cannot parse
+_PASSWORD = re.compile(r"(://[^/:@]*:)[^/@]*@")
+
+
+def _scrub(text: str, url: str, shown: str) -> str:
+    """An error's text without `url` (shown as `shown`) or its password."""
+    text = text.replace(url, shown)
+    match = _PASSWORD.search(url)
+    password = match.group(0)[len(match.group(1)) : -1] if match else ""
+    for secret in {password, unquote(password)} - {"", "***"}:
+        text = text.replace(secret, "***")
+    return text
 
 
 def _aware(value: object) -> dt.datetime:

@@ -5,7 +5,8 @@ The gateway calls `submit(observation)`, which only puts it on a bounded queue: 
 blocks and never raises (a full queue drops the observation and counts it). One daemon
 thread takes everything queued, redacts it and writes it in batches, one transaction
 each, and now and then prunes the store to its retention. A store that cannot be written
-is logged (rate-limited, logger "routeshift.store") and counted; the gateway carries on.
+is logged (rate-limited, logger "routeshift.store"; the store's URL without its
+password, an observation's error redacted) and counted; the gateway carries on.
 `close()` writes what is queued and stops the thread: nothing is lost at a clean
 shutdown.
 """
@@ -238,5 +239,14 @@ class ObservationWriter:
         message = what or (
             f"cannot store {self._unreported} shadow observations (not kept; the gateway serves on)"
         )
-        log.warning("%s in %s: %s", message, self.store.display_url, exc)
+        log.warning("%s in %s: %s", message, self.store.display_url, self._describe(exc))
         self._unreported = 0
+
+    def _describe(self, exc: Exception) -> str:
+        """A StoreError as it is (it shows the store's URL without its password); any
+        other exception came from an observation, and may quote its values: redacted."""
+        from routeshift.store import StoreError
+
+        if isinstance(exc, StoreError):
+            return str(exc)
+        return self.redactor.error(f"{type(exc).__name__}: {exc}")

@@ -117,7 +117,7 @@ def test_lists_the_newest_mismatches_first_and_exits_1(shop_registry: Path, reco
     assert blocks[2].splitlines()[-1] == '  /side: legacy "legacy" != modern "modern"'
     assert "11:55:03 UTC" in blocks[2]
     assert result.stdout.endswith(
-        "\n\n3 mismatches, newest first. --full shows the requests and replies.\n"
+        "\n\n2 mismatches, 1 error, newest first. --full shows the requests and replies.\n"
     )
     assert "hunter2" not in result.output
 
@@ -127,17 +127,22 @@ def test_route_and_limit(shop_registry: Path, recorded: None) -> None:
     assert result.exit_code == 1, result.output
     assert "GET /items/2" in result.stdout
     assert "/items/1" not in result.stdout and "items.listing" not in result.stdout
-    assert "1 mismatch, newest first." in result.stdout
+    assert "1 error, newest first." in result.stdout
 
 
 def test_no_mismatches_exits_0(shop_registry: Path, store_url: str) -> None:
     record(store_url, observation("items.item", "/items/1", ShadowResult.MATCH))
     result = diffs(shop_registry)
-    assert (result.exit_code, result.stdout) == (0, "No shadow mismatches recorded.\n")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "No shadow mismatches, errors or timeouts recorded.\n",
+    )
     # an endpoint of the legacy app that the registry does not list is a known route
     result = diffs(shop_registry, "--route", "echo", "--format", "json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["mismatches"] == []
+    document = json.loads(result.stdout)
+    assert document["mismatches"] == []
+    assert document["counts"] == {"mismatch": 0, "error": 0, "timeout": 0}
 
 
 def test_full_shows_the_stored_request_and_replies(shop_registry: Path, recorded: None) -> None:
@@ -169,6 +174,7 @@ def test_json(shop_registry: Path, recorded: None, store_url: str) -> None:
         None,
         store_url,
     )
+    assert document["counts"] == {"mismatch": 1, "error": 1, "timeout": 0}
     error, listing = document["mismatches"]
     assert (error["result"], error["modern_status"], error["exchange"]) == ("error", None, None)
     assert {k: listing[k] for k in ("id", "endpoint", "rule", "method", "path", "query")} == {
@@ -235,3 +241,75 @@ def test_a_store_that_cannot_be_opened_exits_2(
     result = diffs(shop_registry)
     assert result.exit_code == 2
     assert "cannot open the store 'nosuchdialect://x'" in result.output
+
+
+def test_timeouts_are_failures_too(shop_registry: Path, store_url: str) -> None:
+    """A route whose modern side always times out is listed, counted, and exits 1."""
+    timeout = observation(
+        "items.item",
+        "/items/1",
+        ShadowResult.TIMEOUT,
+        modern_status=None,
+        modern_ms=None,
+        error="no reply in 2 s",
+    )
+    record(store_url, timeout, timeout, observation("items.item", "/items/1", ShadowResult.MATCH))
+    result = diffs(shop_registry)
+    assert result.exit_code == 1, result.output
+    assert "#2  2024-05-01 12:00:03 UTC  worker 4242  timeout" in result.stdout
+    assert "  error   no reply in 2 s" in result.stdout
+    assert result.stdout.endswith(
+        "\n\n2 timeouts, newest first. --full shows the requests and replies.\n"
+    )
+    result = diffs(shop_registry, "--format", "json")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["counts"] == {"mismatch": 0, "error": 0, "timeout": 2}
+    assert [m["result"] for m in document["mismatches"]] == ["timeout", "timeout"]
+
+
+def test_mixed_results_are_counted_each(
+    shop_registry: Path, recorded: None, store_url: str
+) -> None:
+    record(
+        store_url,
+        observation("items.item", "/items/3", ShadowResult.TIMEOUT, modern_status=None),
+    )
+    result = diffs(shop_registry)
+    assert result.stdout.endswith(
+        "\n\n2 mismatches, 1 error, 1 timeout, newest first. "
+        "--full shows the requests and replies.\n"
+    )
+
+
+def test_full_escapes_what_clients_sent(shop_registry: Path, store_url: str) -> None:
+    """Headers and bodies come from clients: a terminal never gets their control
+    characters (escape sequences, carriage returns, bidi overrides) raw."""
+    evil = "\x1b]0;owned\x07\x1b[2J\r\u202e"
+    record(
+        store_url,
+        observation(
+            "items.item",
+            f"/items/1{evil}",
+            ShadowResult.MISMATCH,
+            differences=(Difference("/name", evil, "b"),),
+            exchange=Exchange(
+                query="",
+                request_headers=(("user-agent", evil),),
+                request_body=f"line one\nline {evil}".encode(),
+                legacy=Reply(200, (("x-echo", evil),), evil.encode()),
+                modern=Reply(200, (), b"ok"),
+            ),
+        ),
+    )
+    result = diffs(shop_registry, "--full")
+    assert result.exit_code == 1, result.output
+    for char in "\x1b\x07\r\u202e":
+        assert char not in result.stdout
+    escaped = "\\x1b]0;owned\\x07\\x1b[2J\\x0d\\u202e"
+    lines = result.stdout.splitlines()
+    assert f"GET /items/1{escaped}" in lines
+    assert f"    user-agent: {escaped}" in lines
+    assert "    line one" in lines  # a body's line breaks are kept; \r is one too
+    assert "    line \\x1b]0;owned\\x07\\x1b[2J" in lines
+    assert f"    x-echo: {escaped}" in lines

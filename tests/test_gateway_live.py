@@ -323,3 +323,16 @@ def test_requests_are_counted_by_endpoint_and_side(tmp_path: Path) -> None:
     labels = 'endpoint="unmatched",method="GET",side="legacy",status="404"'
     assert f"routeshift_requests_total{{{labels}}} 1.0" in text
     assert "/nowhere" not in text  # never a raw path
+
+
+def test_a_failed_copy_is_logged_without_the_requests_values(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    twins.MODE["things"] = "raise"
+    with gateway_for(tmp_path, [{**THINGS, "state": "shadow"}]) as gateway:
+        gateway.shadow.redact = lambda text: text.replace("broken", "[redacted]")
+        with caplog.at_level("WARNING", logger="routeshift.shadow"):
+            request(gateway, "GET", "/things/1")
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "routeshift.shadow"]
+    assert "RuntimeError: the port is [redacted]" in line
+    assert "the client got legacy's reply" in line

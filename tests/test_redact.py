@@ -14,9 +14,10 @@ from routeshift.observations import (
     Observation,
     ShadowResult,
     body_text,
+    differences_json,
     observation_row,
 )
-from routeshift.redact import REDACTED, Redactor
+from routeshift.redact import REDACTED, Redactor, printable, redact_error
 
 SECRET = "s3cr3t-value"
 
@@ -50,9 +51,36 @@ def test_extra_names_are_headers_too(redactor: Redactor) -> None:
     assert headers == (("x-api-key", REDACTED), ("X-Password-Hint", "kept"))
 
 
-def test_a_location_keeps_its_path_and_loses_its_secret(redactor: Redactor) -> None:
-    ((_, location),) = redactor.headers([("location", f"/next?Password={SECRET}&page=2#top")])
-    assert location == f"/next?Password={REDACTED}&page=2#top"
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        pytest.param(
+            "location",
+            f"/next?Password={SECRET}&page=2#top",
+            f"/next?Password={REDACTED}&page=2#top",
+            id="location",
+        ),
+        pytest.param(
+            "Referer",
+            f"https://shop.example/reset?pass%77ord={SECRET}",
+            f"https://shop.example/reset?pass%77ord={REDACTED}",
+            id="referer",
+        ),
+        pytest.param(
+            "link",
+            f"</p?a=1&password={SECRET}>; rel=next",
+            f"</p?a=1&password={REDACTED}>; rel=next",
+            id="link",
+        ),
+        pytest.param(
+            "x-debug", f"user=ann password={SECRET}", f"user=ann password={REDACTED}", id="text"
+        ),
+    ],
+)
+def test_every_header_value_loses_the_named_values(
+    redactor: Redactor, name: str, value: str, expected: str
+) -> None:
+    assert redactor.headers([(name, value)]) == ((name, expected),)
 
 
 @pytest.mark.parametrize(
@@ -125,14 +153,136 @@ def test_form_bodies(redactor: Redactor) -> None:
 @pytest.mark.parametrize(
     "content_type",
     [
+        pytest.param("text/html; charset=utf-8", id="json-sent-as-html"),
         pytest.param("text/plain", id="text"),
         pytest.param("", id="none"),
-        pytest.param("application/octet-stream", id="binary"),
+        pytest.param("application/octet-stream", id="binary-type"),
+        pytest.param("application/x-www-form-urlencoded", id="form-type"),
     ],
 )
-def test_other_bodies_are_left_as_they_are(redactor: Redactor, content_type: str) -> None:
-    body = f'{{"password": "{SECRET}"}}'.encode()
-    assert redactor.body(body, content_type) == body
+def test_json_is_redacted_whatever_type_it_declares(redactor: Redactor, content_type: str) -> None:
+    body = json.dumps({"password": SECRET, "card": {"number": SECRET}, "id": 1}).encode()
+    assert json.loads(redactor.body(body, content_type)) == {
+        "password": REDACTED,
+        "card": {"number": REDACTED},
+        "id": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        pytest.param(
+            f"user=ann&pass%77ord={SECRET}",
+            "",
+            f"user=ann&pass%77ord={REDACTED}",
+            id="form-untyped",
+        ),
+        pytest.param(
+            f"user=ann&password={SECRET}",
+            "text/plain",
+            f"user=ann&password={REDACTED}",
+            id="form-text",
+        ),
+        pytest.param(
+            f'Login failed for password={SECRET} ("password": "{SECRET}")',
+            "text/html",
+            f'Login failed for password={REDACTED} ("password": "{REDACTED}")',
+            id="text",
+        ),
+        pytest.param(
+            f"{{'password': '{SECRET}', 'id': 1}}",
+            "text/plain",
+            f"{{'password': \"{REDACTED}\", 'id': 1}}",
+            id="python-repr",
+        ),
+    ],
+)
+def test_other_text_bodies_lose_the_named_values(
+    redactor: Redactor, body: str, content_type: str, expected: str
+) -> None:
+    assert redactor.body(body.encode(), content_type).decode() == expected
+
+
+def test_text_where_a_pointer_could_apply_is_a_note(redactor: Redactor) -> None:
+    body = f'<script>var card = {{"number": "{SECRET}", '.encode()
+    assert (
+        redactor.body(body, "text/html")
+        == (
+            f"[{len(body)} bytes of text/html, not JSON, and a redact pointer could apply to it: "
+            "not stored]"
+        ).encode()
+    )
+    # a text without the pointers' keys is kept, redacted by name
+    assert redactor.body(b"<p>hello</p>", "text/html") == b"<p>hello</p>"
+
+
+def multipart(*parts: tuple[str, str, bytes]) -> bytes:
+    """A multipart/form-data body with boundary XyZ: (name, content type, content)."""
+    chunks = []
+    for name, content_type, content in parts:
+        head = f'--XyZ\r\nContent-Disposition: form-data; name="{name}"'
+        if content_type:
+            head += f'; filename="{name}.bin"\r\nContent-Type: {content_type}'
+        chunks.append(head.encode() + b"\r\n\r\n" + content + b"\r\n")
+    return b"".join(chunks) + b"--XyZ--\r\n"
+
+
+def test_multipart_fields_are_redacted_by_name(redactor: Redactor) -> None:
+    body = multipart(
+        ("user", "", b"ann"),
+        ("Password", "", SECRET.encode()),
+        ("meta", "application/json", json.dumps({"card": {"number": SECRET}}).encode()),
+        ("notes", "text/plain", f"password={SECRET}".encode()),
+        ("photo", "image/png", b"\x89PNG\r\n\x1a\n\xff" + SECRET.encode()),
+    )
+    out = redactor.body(body, "multipart/form-data; boundary=XyZ").decode()
+    assert SECRET not in out
+    parts = out.split("--XyZ")
+    assert parts[1].endswith('name="user"\r\n\r\nann\r\n')
+    assert parts[2].endswith(f'name="Password"\r\n\r\n{REDACTED}\r\n')
+    assert f'{{"card": {{"number": "{REDACTED}"}}}}' in parts[3]
+    assert f"password={REDACTED}" in parts[4]
+    assert "[21 bytes of image/png, not UTF-8 text: not stored]" in parts[5]
+    assert parts[6] == "--"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param(
+            multipart(("password", "", SECRET.encode()))[:-9],
+            "multipart/form-data; boundary=XyZ",
+            id="cut-short",
+        ),
+        pytest.param(
+            f"password={SECRET}".encode(), "multipart/form-data; boundary=XyZ", id="no-parts"
+        ),
+        pytest.param(
+            multipart(("password", "", SECRET.encode())), "multipart/form-data", id="no-boundary"
+        ),
+    ],
+)
+def test_multipart_that_does_not_parse_is_a_note(
+    redactor: Redactor, body: bytes, content_type: str
+) -> None:
+    assert (
+        redactor.body(body, content_type)
+        == (
+            f"[{len(body)} bytes of multipart/form-data, multipart that does not parse: not stored]"
+        ).encode()
+    )
+
+
+@pytest.mark.parametrize(
+    "redactor",
+    [pytest.param(Redactor(), id="no-rules"), pytest.param(Redactor(["password"]), id="rules")],
+)
+def test_a_body_that_is_not_text_is_a_note_never_the_bytes(redactor: Redactor) -> None:
+    body = b"\xff\xd8" + SECRET.encode()
+    assert redactor.body(body, "") == (
+        f"[{len(body)} bytes of no declared type, not UTF-8 text: not stored]".encode()
+    )
 
 
 def test_pointers_must_be_pointers() -> None:
@@ -194,6 +344,26 @@ def test_readable_repr(redactor: Redactor) -> None:
             Difference("header:location", f"/a?password={SECRET}", "/a"),
             Difference("header:location", f"/a?password={REDACTED}", "/a"),
             id="location-query",
+        ),
+        pytest.param(
+            Difference("header:referer", [f"/a?password={SECRET}", "/b"], MISSING),
+            Difference("header:referer", [f"/a?password={REDACTED}", "/b"], MISSING),
+            id="any-header-query",
+        ),
+        pytest.param(
+            Difference("body", f'{{"card": {{"number": "{SECRET}"}}}}', "{}"),
+            Difference("body", f'{{"card": {{"number": "{REDACTED}"}}}}', "{}"),
+            id="text-body-that-is-json-gets-pointers",
+        ),
+        pytest.param(
+            Difference("body", f'{{"card": {{"number": "{SECRET}"... (900 characters)', "{}"),
+            Difference("body", REDACTED, "{}"),
+            id="text-body-excerpt-a-pointer-could-apply-to",
+        ),
+        pytest.param(
+            Difference("/note", f"see /reset?password={SECRET}", "x"),
+            Difference("/note", f"see /reset?password={REDACTED}", "x"),
+            id="text-in-a-json-string",
         ),
         pytest.param(
             Difference("header:set-cookie", SECRET, SECRET),
@@ -316,5 +486,93 @@ def test_bodies_are_capped_after_redaction(redactor: Redactor) -> None:
 
 def test_a_body_that_is_not_text_is_not_stored(redactor: Redactor) -> None:
     assert body_text(b"\xff\xfe\x00", "image/png", redactor) == (
-        "[3 bytes that are not UTF-8 text: not stored]"
+        "[3 bytes of image/png, not UTF-8 text: not stored]"
+    )
+
+
+def test_a_text_body_difference_never_holds_a_pointed_value(redactor: Redactor) -> None:
+    """A legacy view sends JSON as text/html: compare finds a text `body` difference, and
+    the pointers still apply to it (status.json's latest_mismatch shows it)."""
+    html = (("content-type", "text/html"),)
+    card = {"card": {"number": SECRET, "expiry": "12/30"}, "filler": "x" * 400}
+    legacy = Reply(200, html, json.dumps(card).encode())
+    modern = Reply(200, html, json.dumps({**card, "id": 2}).encode())
+    (difference,) = compare(legacy, modern).differences
+    assert difference.where == "body" and SECRET in str(difference)  # an excerpt, cut
+    assert SECRET not in differences_json([difference], redactor)
+
+
+# --- error messages ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        pytest.param(
+            "ValueError: invalid literal for int() with base 10: '9876x'",
+            f"ValueError: invalid literal for int() with base 10: {REDACTED}",
+            id="quoted-literal",
+        ),
+        pytest.param("KeyError: 'pin'", f"KeyError: {REDACTED}", id="key"),
+        pytest.param(
+            "ValidationError: 1 validation error for Pin\npin\n  Input should be a valid "
+            "integer [type=int_parsing, input_value=9876, input_type=int]",
+            "ValidationError: 1 validation error for Pin | pin | Input should be a valid "
+            f"integer [type=int_parsing, input_value={REDACTED}, input_type=int]",
+            id="pydantic-one-line",
+        ),
+        pytest.param(
+            f"RuntimeError: card 4111111111111111 refused for password={SECRET}",
+            f"RuntimeError: card {REDACTED} refused for password={REDACTED}",
+            id="numbers-and-names",
+        ),
+        pytest.param(
+            "ConnectError: GET http://api:8080/x?password=hunter2 with key "
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc failed",
+            f"ConnectError: GET http://api:8080/x?password={REDACTED} with key {REDACTED} failed",
+            id="url-and-token",
+        ),
+        pytest.param("ValueError: \x1b[2Jgone", "ValueError: \\x1b[2Jgone", id="escapes"),
+        pytest.param("Exception: ", "Exception", id="no-message"),
+        pytest.param("no reply in 2 s", "no reply in 2 s", id="shadow-timeout"),
+        pytest.param(
+            "the modern app's call was cancelled",
+            "the modern app's call was cancelled",
+            id="apostrophe-kept",
+        ),
+        pytest.param(
+            "the modern app returned without a response",
+            "the modern app returned without a response",
+            id="shadow-own",
+        ),
+    ],
+)
+def test_errors_keep_their_type_and_lose_the_values(
+    redactor: Redactor, error: str, expected: str
+) -> None:
+    assert redactor.error(error) == expected
+    assert redact_error(error, redactor) == expected
+
+
+def test_a_stored_error_loses_the_request_s_values(redactor: Redactor) -> None:
+    observation = Observation(
+        "e",
+        "GET",
+        "/e",
+        "/e",
+        ShadowResult.ERROR,
+        200,
+        None,
+        1.0,
+        None,
+        error="ValueError: invalid literal for int() with base 10: '9876x'",
+    )
+    assert observation_row(observation, redactor)["error"] == (
+        f"ValueError: invalid literal for int() with base 10: {REDACTED}"
+    )
+
+
+def test_printable_escapes_what_a_terminal_would_act_on() -> None:
+    assert printable("a\x1b]0;owned\x07b\rc\x9b\u202ed\tok é 👍") == (
+        "a\\x1b]0;owned\\x07b\\x0dc\\x9b\\u202ed\tok é 👍"
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import subprocess
 import sys
 import threading
@@ -14,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.pool import StaticPool
 
 from routeshift.cases import case
-from routeshift.compare import MISSING, Comparison, Difference, Reply
+from routeshift.compare import MISSING, Comparison, Difference, Reply, compare
 from routeshift.contract import CaseResult
 from routeshift.redact import Redactor
 from routeshift.registry import load_registry
@@ -24,6 +26,7 @@ from routeshift.store import (
     ShadowResult,
     Store,
     StoreError,
+    hide_password,
     shadow_observations,
     store_url,
 )
@@ -88,6 +91,49 @@ def test_store_url_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_an_unusable_store_says_so(url: str, words: str) -> None:
     with pytest.raises(StoreError, match=words):
         Store(url).record_contract_run([result("a", True)])
+
+
+def test_a_store_that_cannot_be_opened_hides_its_password() -> None:
+    with pytest.raises(StoreError) as raised:
+        Store("nosuchdialect://ann:s3cr%3At@db.example/shop")
+    assert "s3cr" not in str(raised.value)
+    assert "cannot open the store 'nosuchdialect://ann:***@db.example/shop'" in str(raised.value)
+
+
+def test_hide_password_also_in_urls_sqlalchemy_cannot_parse() -> None:
+    assert hide_password("postgresql://ann:s3cret@db/shop") == "postgresql://ann:***@db/shop"
+    assert hide_password("weird+://ann:s3cret@db:x/shop") == "weird+://ann:***@db:x/shop"
+
+
+def test_store_errors_never_show_the_raw_url(tmp_path: Path) -> None:
+    """Each message names the store by display_url, never by the URL as configured (a
+    server's URL holds its password)."""
+    path = tmp_path / "not-a-database.db"
+    path.write_bytes(b"this is not a SQLite file" * 100)
+    store = Store(f"sqlite:///{path}")
+    store.url = "postgresql://ann:s3cret@db.example/shop"  # as configured: with a password
+    messages = []
+    for call in (
+        store.verifications,
+        store.has_observations,
+        lambda: store.record_contract_run([result("a", True)]),
+        lambda: store.record_observations([observation()], Redactor()),
+    ):
+        with pytest.raises(StoreError) as raised:
+            call()
+        messages.append(str(raised.value))
+    store._ready = True  # the tables "exist": the reads and writes themselves fail
+    for call in (
+        store.verifications,
+        lambda: store.record_contract_run([result("a", True)]),
+        store.mismatches,
+    ):
+        with pytest.raises(StoreError) as raised:
+            call()
+        messages.append(str(raised.value))
+    store.close()
+    assert all(store.display_url in message for message in messages), messages
+    assert not any("s3cret" in message for message in messages)
 
 
 def test_reading_an_empty_store_creates_nothing(tmp_path: Path) -> None:
@@ -217,6 +263,33 @@ def test_observations_round_trip_redacted(store: Store) -> None:
     assert (stored.legacy_body, stored.modern_body) == ('{"name": "a"}', '{"name": "b"}')
     assert stored.modern_headers == JSON
     assert store.exchange(mismatch.id - 1) is None  # the match kept no exchange
+
+
+def test_a_pointed_value_in_a_text_body_never_reaches_the_summary(store: Store) -> None:
+    """JSON sent as text/html differs as a text excerpt; /card/number still applies."""
+    html = (("content-type", "text/html"),)
+    card = json.dumps({"card": {"number": "4111111111111111"}, "filler": "x" * 400})
+    legacy, modern = Reply(200, html, card.encode()), Reply(200, html, card[:-1].encode() + b"!")
+    differences = compare(legacy, modern).differences
+    assert "4111111111111111" in str(differences)
+    store.record_observations(
+        [observation(result=ShadowResult.MISMATCH, differences=differences)],
+        Redactor(["/card/number"]),
+    )
+    latest = store.shadow_summaries()["users.get_user"].latest_mismatch
+    assert latest is not None
+    assert "4111111111111111" not in json.dumps(latest.as_dict())
+    assert latest.differences[0]["legacy"] == "[redacted]"
+
+
+def test_an_error_is_stored_with_its_type_and_without_the_values(store: Store) -> None:
+    error = observation(result=ShadowResult.ERROR)
+    error = dataclasses.replace(
+        error, error="ValueError: invalid literal for int() with base 10: '9876x'"
+    )
+    store.record_observations([error], Redactor())
+    (stored,) = store.mismatches()
+    assert stored.error == "ValueError: invalid literal for int() with base 10: [redacted]"
 
 
 def test_a_local_time_is_stored_as_utc(store: Store) -> None:

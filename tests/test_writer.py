@@ -197,6 +197,60 @@ def test_one_bad_observation_fails_alone_and_redaction_runs_in_the_thread(
     assert "cannot redact" in caplog.text
 
 
+class LeakyRedactor(Redactor):
+    """Fails on one place with a message that quotes the value it held."""
+
+    def difference(self, difference: Difference) -> Difference:
+        if difference.where == "/pin":
+            raise ValueError(f"cannot redact {difference.legacy!r} for password=hunter2")
+        return super().difference(difference)
+
+
+def test_a_failed_observation_is_logged_without_its_values(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = writer_for(store, LeakyRedactor(["password"]))
+    with caplog.at_level(logging.WARNING, logger="routeshift.store"):
+        writer.submit(observation(0, differences=(Difference("/pin", "9876x", "1"),)))
+        assert writer.close(timeout=5)
+    assert writer.failed == 1
+    assert "9876x" not in caplog.text and "hunter2" not in caplog.text
+    assert "ValueError: cannot redact [redacted] for password=[redacted]" in caplog.text
+
+
+def test_a_store_s_password_is_never_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "not-a-database.db"
+    path.write_bytes(b"this is not a SQLite file" * 100)
+    broken = Store(f"sqlite:///{path}")
+    broken.url = "postgresql://ann:s3cret@db.example/shop"  # as configured
+    writer = writer_for(broken, retention_rows=10, warn_interval=0)
+    with caplog.at_level(logging.WARNING, logger="routeshift.store"):
+        writer.submit(observation(0))
+        assert writer.close(timeout=5)
+    assert writer.failed == 1
+    assert "s3cret" not in caplog.text and "s3cret" not in repr(writer)
+    assert f"in {broken.display_url}: cannot create the tables" in caplog.text
+    assert "cannot prune shadow observations" in caplog.text
+
+
+def test_errors_are_stored_redacted_through_the_writer(store: Store) -> None:
+    writer = writer_for(store, Redactor(["pin"]))
+    writer.submit(
+        observation(
+            0,
+            ShadowResult.ERROR,
+            error="ValueError: invalid literal for int() with base 10: '9876x' (pin=9876x)",
+        )
+    )
+    assert writer.close(timeout=5)
+    (stored,) = store.mismatches()
+    assert stored.error == (
+        "ValueError: invalid literal for int() with base 10: [redacted] (pin=[redacted]"
+    )
+
+
 def test_the_writer_prunes_to_the_retention(store: Store) -> None:
     writer = writer_for(store, retention_rows=4, retention_days=14, prune_interval=3600)
     for n in range(10):

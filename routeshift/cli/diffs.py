@@ -1,4 +1,5 @@
-"""routeshift diffs: the latest shadow mismatches the gateway stored, newest first."""
+"""routeshift diffs: the latest shadow mismatches, errors and timeouts the gateway stored,
+newest first. The table escapes control characters: what it shows came from clients."""
 
 from __future__ import annotations
 
@@ -15,18 +16,21 @@ import click
 from routeshift.apps import load_apps
 from routeshift.cli import load_or_exit, main, registry_option
 from routeshift.errors import RouteshiftError, did_you_mean
-from routeshift.observations import StoredExchange, StoredMismatch
+from routeshift.observations import ShadowResult, StoredExchange, StoredMismatch
+from routeshift.redact import printable
 from routeshift.registry import Registry
 from routeshift.store import Store, StoreError
 
 SCHEMA = "routeshift.diffs/1"
 #: characters of a difference line in the table (--full shows them whole)
 LINE_LIMIT = 300
+#: what `diffs` lists: every run where the modern side failed the port
+LISTED_RESULTS = (ShadowResult.MISMATCH, ShadowResult.ERROR, ShadowResult.TIMEOUT)
 
 
 @main.command()
 @registry_option
-@click.option("--route", "route", metavar="ENDPOINT", help="Only this endpoint's mismatches.")
+@click.option("--route", "route", metavar="ENDPOINT", help="Only this endpoint's failed runs.")
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
@@ -47,7 +51,7 @@ LINE_LIMIT = 300
     help="Show each request and both replies as stored (redacted, bodies capped).",
 )
 def diffs(registry_option: str | None, route: str | None, limit: int, fmt: str, full: bool) -> None:
-    """Recent shadow mismatches (and errors of the modern side), newest first.
+    """Recent shadow mismatches, errors and timeouts of the modern side, newest first.
 
     The gateway stores them for routes in state shadow; each difference reads
     `POINTER: legacy X != modern Y`. Sensitive values are stored "[redacted]"
@@ -61,7 +65,7 @@ def diffs(registry_option: str | None, route: str | None, limit: int, fmt: str, 
         with contextlib.closing(Store.for_registry(registry)) as store:
             if not store.has_observations():
                 _no_observations(store, registry)
-            found = store.mismatches(route, limit)
+            found = store.mismatches(route, limit, results=LISTED_RESULTS)
             exchanges = store.exchanges(m.id for m in found) if full or fmt == "json" else {}
             where = store.display_url
     except StoreError as exc:
@@ -119,12 +123,14 @@ def diffs_document(
     route: str | None,
     store: str,
 ) -> dict[str, Any]:
-    """The JSON of `diffs --format json`: the mismatches, newest first, with their
-    stored requests and replies (null when none was kept)."""
+    """The JSON of `diffs --format json`: the mismatches, errors and timeouts, newest
+    first, with their stored requests and replies (null when none was kept), and how many
+    of each result it lists."""
     return {
         "schema": SCHEMA,
         "store": store,
         "route": route,
+        "counts": counts(found),
         "mismatches": [
             {
                 **mismatch.as_dict(),
@@ -146,15 +152,33 @@ def format_diffs(
     route: str | None = None,
     full: bool = False,
 ) -> str:
-    """The table of `diffs`: a block per mismatch, newest first."""
+    """The table of `diffs`: a block per failed run, newest first, then how many of each
+    result it lists. Control characters in what clients sent are escaped."""
     if not found:
-        return f"No shadow mismatches recorded{f' for {route}' if route else ''}.\n"
+        where = f" for {printable(route)}" if route else ""
+        return f"No shadow mismatches, errors or timeouts recorded{where}.\n"
     blocks = [_block(m, exchanges.get(m.id), full) for m in found]
-    count = len(found)
-    footer = f"{count} {'mismatch' if count == 1 else 'mismatches'}, newest first."
+    footer = f"{summary(found)}, newest first."
     if not full:
         footer += " --full shows the requests and replies."
     return "\n\n".join(blocks) + "\n\n" + footer + "\n"
+
+
+def counts(found: Sequence[StoredMismatch]) -> dict[str, int]:
+    """How many of `found` each listed result has (zeros included)."""
+    return {result.value: sum(m.result is result for m in found) for result in LISTED_RESULTS}
+
+
+_PLURALS = {"mismatch": "mismatches", "error": "errors", "timeout": "timeouts"}
+
+
+def summary(found: Sequence[StoredMismatch]) -> str:
+    """ "2 mismatches, 1 timeout": the results `found` holds, by count."""
+    return ", ".join(
+        f"{count} {name if count == 1 else _PLURALS[name]}"
+        for name, count in counts(found).items()
+        if count
+    )
 
 
 def _block(mismatch: StoredMismatch, exchange: StoredExchange | None, full: bool) -> str:
@@ -163,17 +187,17 @@ def _block(mismatch: StoredMismatch, exchange: StoredExchange | None, full: bool
     lines = [
         f"#{mismatch.id}  {when:%Y-%m-%d %H:%M:%S} UTC  worker {mismatch.worker}  "
         f"{mismatch.result.value}",
-        f"{mismatch.method} {mismatch.target}",
-        f"  route   {mismatch.endpoint}  {mismatch.rule}",
+        printable(f"{mismatch.method} {mismatch.target}"),
+        printable(f"  route   {mismatch.endpoint}  {mismatch.rule}"),
         f"  status  legacy {mismatch.legacy_status}, modern {modern}",
     ]
     if mismatch.error:
-        lines.append(f"  error   {mismatch.error}")
+        lines.append(printable(f"  error   {mismatch.error}"))
     for difference in mismatch.differences:
         text = str(difference.get("text") or difference.get("where"))
         if not full and len(text) > LINE_LIMIT:
             text = text[:LINE_LIMIT] + " …"
-        lines.append(f"  {text}")
+        lines.append(printable(f"  {text}"))
     if full and exchange is not None:
         lines += _exchange_lines(exchange)
     return "\n".join(lines)
@@ -193,8 +217,8 @@ def _exchange_lines(exchange: StoredExchange) -> list[str]:
 
 
 def _message_lines(headers: Sequence[tuple[str, str]], body: str) -> list[str]:
-    lines = [f"    {name}: {value}" for name, value in headers]
+    lines = [printable(f"    {name}: {value}") for name, value in headers]
     if body:
         lines.append("")
-        lines += [f"    {line}" for line in body.splitlines()]
+        lines += [printable(f"    {line}") for line in body.splitlines()]
     return lines

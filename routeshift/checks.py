@@ -27,7 +27,7 @@ from routeshift.yamlsource import Loc, describe, line_of
 
 if TYPE_CHECKING:
     from routeshift.apps import Apps
-    from routeshift.store import Verification
+    from routeshift.store import ShadowSummary, Verification
 
 
 class Level(enum.StrEnum):
@@ -48,6 +48,8 @@ class Code(enum.StrEnum):
     CONTRACT_FAILING = "contract-failing"
     RETIRED = "retired"
     READY = "ready"
+    SHADOW_DIFFERS = "shadow-differs"
+    SHADOW_MATCHES = "shadow-matches"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +88,13 @@ def check_migration(
     apps: Apps,
     case_endpoints: Set[str],
     verifications: Mapping[str, Verification],
+    shadow: Mapping[str, ShadowSummary] | None = None,
 ) -> list[Finding]:
-    """Every finding, errors first, each level in the order of the registry file."""
-    gate = _Gate(registry, apps, case_endpoints, verifications)
+    """Every finding, errors first, each level in the order of the registry file.
+
+    `shadow`: the shadow runs per endpoint (Store.shadow_summaries()); a route in shadow
+    whose runs differed is a warning, one whose runs all matched a note."""
+    gate = _Gate(registry, apps, case_endpoints, verifications, shadow or {})
     found = gate.entries() + gate.unregistered() + gate.registry_problems()
     rank = {Level.ERROR: 0, Level.WARNING: 1, Level.INFO: 2}
     found.sort(key=lambda item: (rank[item[1].level], item[0]))
@@ -143,11 +149,13 @@ class _Gate:
         apps: Apps,
         case_endpoints: Set[str],
         verifications: Mapping[str, Verification],
+        shadow: Mapping[str, ShadowSummary],
     ) -> None:
         self.registry = registry
         self.apps = apps
         self.cases = case_endpoints
         self.verifications = verifications
+        self.shadow = shadow
         self.by_endpoint: dict[str, list[LegacyRoute]] = {}
         self.by_rule: dict[tuple[str, str], LegacyRoute] = {}
         for route in apps.legacy_routes:
@@ -206,6 +214,9 @@ class _Gate:
             missing = self.missing_handlers(entry, route)
             if missing:
                 found.append(self.no_handler(index, label, entry, route, missing))
+            if entry.state is State.SHADOW and entry.endpoint not in past_legacy_seen:
+                past_legacy_seen.add(entry.endpoint)
+                found.extend(self.shadow_runs(here, label, entry))
             # shadow serves no client from modern: the proof is asked of canary and modern
             if entry.state is not State.SHADOW and entry.endpoint not in past_legacy_seen:
                 past_legacy_seen.add(entry.endpoint)
@@ -258,6 +269,49 @@ class _Gate:
             f"port it (`routeshift scaffold {entry.endpoint}` writes a start), set modern_path "
             f"if the handler lives at another path, or `routeshift rollback {entry.endpoint}`",
         )
+
+    def shadow_runs(self, here: Loc, label: str, entry: Entry) -> list[_Found]:
+        """What live traffic said of a route in shadow."""
+        endpoint = entry.endpoint
+        runs = self.shadow.get(endpoint)
+        if runs is None or runs.runs == 0:
+            return []
+        failed = runs.mismatch + runs.error + runs.timeout
+        if failed == 0:
+            return [
+                self.found(
+                    Level.INFO,
+                    Code.SHADOW_MATCHES,
+                    here + ("state",),
+                    f"{label}: all {runs.runs} shadow runs matched legacy",
+                    f"`routeshift promote {endpoint} --to canary --percent 5` lets a share "
+                    "of the users have the port",
+                )
+            ]
+        parts = [
+            f"{count} {word}"
+            for count, word in (
+                (runs.mismatch, "mismatched"),
+                (runs.error, "failed on modern"),
+                (runs.timeout, "timed out"),
+            )
+            if count
+        ]
+        latest = runs.latest_mismatch
+        where = ""
+        if latest is not None:
+            pointers = ", ".join(str(d.get("where")) for d in latest.differences[:3])
+            where = f"; latest {latest.method} {latest.path}: {pointers}" if pointers else ""
+        return [
+            self.found(
+                Level.WARNING,
+                Code.SHADOW_DIFFERS,
+                here + ("state",),
+                f"{label}: of {runs.runs} shadow runs, {', '.join(parts)}{where}",
+                f"`routeshift diffs --route {endpoint}` shows them; fix the port, or declare "
+                "an intended difference with ignore or accept in its entry",
+            )
+        ]
 
     def proof(self, here: Loc, label: str, entry: Entry) -> list[_Found]:
         """Case file and latest contract run of an endpoint past legacy."""

@@ -23,7 +23,7 @@ from routeshift.checks import (
 )
 from routeshift.gateway import load_apps
 from routeshift.registry import load_registry
-from routeshift.store import Verification
+from routeshift.store import ShadowSummary, StoredMismatch, Verification
 
 #: The shop routes the conftest registry leaves out, so that a registry can be complete.
 REST_OF_SHOP: list[dict[str, Any]] = [
@@ -57,12 +57,13 @@ def check(tmp_path: Path, shop_apps: tuple[Any, Any]) -> Check:
         routes: list[dict[str, Any]],
         cases: set[str] = PORTED,
         verifications: Mapping[str, Verification] | None = None,
+        shadow: Mapping[str, ShadowSummary] | None = None,
     ) -> list[Finding]:
         registry = load_registry(write_registry(tmp_path, routes))
         apps = load_apps(registry, *shop_apps)
         if verifications is None:
             verifications = passed(*PORTED)
-        return check_migration(registry, apps, cases, verifications)
+        return check_migration(registry, apps, cases, verifications, shadow)
 
     return run
 
@@ -337,3 +338,51 @@ def test_findings_json() -> None:
             }
         ],
     }
+
+
+def shadow_runs(match: int, mismatch: int = 0, timeout: int = 0) -> ShadowSummary:
+    latest = None
+    if mismatch:
+        difference = {"where": "/amount", "legacy": 1.5, "modern": "1.5"}
+        latest = StoredMismatch(
+            7,
+            NOW,
+            "price",
+            "GET",
+            "/prices/<float:amount>",
+            "/prices/1.5",
+            200,
+            200,
+            (difference,),
+            1,
+        )
+    runs = match + mismatch + timeout
+    return ShadowSummary("price", runs, match, mismatch, 0, timeout, 1.0, 2.0, latest)
+
+
+def in_shadow() -> list[dict[str, Any]]:
+    return [dict(r, state="shadow") if r["endpoint"] == "price" else r for r in complete()]
+
+
+def test_a_shadow_route_whose_runs_differed_is_a_warning(check: Check) -> None:
+    findings = check(in_shadow(), shadow={"price": shadow_runs(38, mismatch=2, timeout=1)})
+    finding = only(findings, Code.SHADOW_DIFFERS)
+    assert finding.level is Level.WARNING
+    assert "of 41 shadow runs, 2 mismatched, 1 timed out" in finding.message
+    assert "latest GET /prices/1.5: /amount" in finding.message
+    assert "routeshift diffs --route price" in finding.fix
+    assert fails(findings, strict=True) and not fails(findings)
+
+
+def test_a_shadow_route_whose_runs_all_matched_is_a_note(check: Check) -> None:
+    findings = check(in_shadow(), shadow={"price": shadow_runs(40)})
+    finding = only(findings, Code.SHADOW_MATCHES)
+    assert finding.level is Level.INFO
+    assert "all 40 shadow runs matched legacy" in finding.message
+    assert "--to canary" in finding.fix
+    assert not any(f.code is Code.SHADOW_DIFFERS for f in findings)
+
+
+def test_a_shadow_route_without_runs_says_nothing_of_them(check: Check) -> None:
+    findings = check(in_shadow())
+    assert not {f.code for f in findings} & {Code.SHADOW_DIFFERS, Code.SHADOW_MATCHES}

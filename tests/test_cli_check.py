@@ -240,3 +240,48 @@ def test_the_example_today(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         ("unverified", "(users.get_user):"),
     }
     assert run(registry, "--strict").exit_code == 1
+
+
+def test_shadow_runs_in_the_store_reach_the_gate(tmp_path: Path) -> None:
+    from routeshift.compare import Difference
+    from routeshift.redact import Redactor
+    from routeshift.store import Observation, ShadowResult, Store
+
+    registry = project(tmp_path, {"price": {"state": "shadow"}})
+    store = Store(f"sqlite:///{tmp_path / 'routeshift.db'}")
+    try:
+        store.record_observations(
+            [
+                Observation(
+                    "price",
+                    "GET",
+                    "/prices/<float:amount>",
+                    "/prices/1.5",
+                    ShadowResult.MATCH,
+                    200,
+                    200,
+                    1.0,
+                    2.0,
+                ),
+                Observation(
+                    "price",
+                    "GET",
+                    "/prices/<float:amount>",
+                    "/prices/2.5",
+                    ShadowResult.MISMATCH,
+                    200,
+                    200,
+                    1.0,
+                    2.0,
+                    differences=(Difference("/amount", 2.5, "2.5"),),
+                ),
+            ],
+            Redactor(),
+        )
+    finally:
+        store.close()
+    result = run(registry, "--strict")
+    assert result.exit_code == 1
+    (line,) = [line for line in finding_lines(result) if "shadow runs" in line]
+    assert "warning: routes[" in line and "of 2 shadow runs, 1 mismatched" in line
+    assert LINE.match(line), line

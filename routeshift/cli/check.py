@@ -9,7 +9,7 @@ import click
 
 from routeshift.cases import case_endpoints
 from routeshift.checks import check_migration, fails, findings_json, format_findings
-from routeshift.cli import load_with_apps, main, registry_option, verifications_or_exit
+from routeshift.cli import load_with_apps, main, read_store_or_exit, registry_option
 
 
 @main.command()
@@ -24,12 +24,16 @@ def check(registry_option: str | None, strict: bool, fmt: str) -> None:
     Errors: a Flask route missing from the registry, an entry whose route is gone (and
     not retired), a route past legacy with no modern handler or no contract cases, an
     entry that does not fit the apps. Warnings (they fail with --strict): a ported route
-    whose latest contract run failed or never ran, a retired entry. Notes never fail:
-    legacy routes ready to promote. Each line says how to fix it.
+    whose latest contract run failed or never ran, a route in shadow whose live runs
+    differed, a retired entry. Notes never fail: legacy routes ready to promote, shadow
+    routes whose runs all matched. Each line says how to fix it.
     """
     registry, apps = load_with_apps(registry_option)
+    verifications, shadow = read_store_or_exit(
+        registry, lambda store: (store.verifications(), store.shadow_summaries())
+    )
     findings = check_migration(
-        registry, apps, case_endpoints(registry.contracts_dir), verifications_or_exit(registry)
+        registry, apps, case_endpoints(registry.contracts_dir), verifications, shadow
     )
     if fmt == "json":
         click.echo(json.dumps(findings_json(findings, strict), indent=2))

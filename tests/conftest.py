@@ -44,6 +44,30 @@ SHOP_ROUTES: list[dict[str, Any]] = [
 ]
 
 
+def http_scope(
+    method: str = "GET",
+    path: str = "/",
+    *,
+    host: str = "legacy.test",
+    client: tuple[str, int] = ("203.0.113.7", 4321),
+) -> dict[str, Any]:
+    """An HTTP scope as uvicorn gives it, for calling an ASGI app by hand."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", host.encode())],
+        "client": client,
+        "server": (host, 80),
+    }
+
+
 def write_registry(
     folder: Path,
     routes: list[dict[str, Any]],

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import http_scope
 
 from routeshift.bridge import LegacyBridge
 
@@ -70,23 +71,6 @@ class Exchange:
         self.sent.append(message)
         if message["type"] == "http.response.body" and not message.get("more_body", False):
             self.done.set()
-
-
-def http_scope(method: str = "GET", path: str = "/") -> Message:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"legacy.test")],
-        "client": CLIENT,
-        "server": ("legacy.test", 80),
-    }
 
 
 def asgi_messages(app: Any, *, method: str = "GET", body: bytes = b"") -> list[Message]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import write_registry
+from conftest import http_scope, write_registry
 from fixture_apps import twins
 
 from routeshift.cohort import goes_modern
@@ -68,21 +68,9 @@ async def exchange(
     headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
 ) -> list[Message]:
     """The ASGI messages the gateway sends for one request: the client's bytes."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"shop.test"), *headers],
-        "client": ("127.0.0.1", 40000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
+    scope = http_scope(method, path, host="shop.test", client=("127.0.0.1", 40000))
+    scope["headers"] += list(headers)
+    scope["state"] = {}
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[Message] = []
 

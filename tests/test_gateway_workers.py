@@ -26,6 +26,7 @@ SHADOWED = 120  # shadow requests sent; every one must be stored
 
 THINGS = {"endpoint": "get_thing", "rule": "/things/<int:thing_id>", "methods": ["GET"]}
 PEOPLE = {"endpoint": "person", "rule": "/people/<int:person_id>", "methods": ["GET", "POST"]}
+SETTINGS = {"shadow_max_in_flight": 1000}  # none skipped: every copy must be stored
 APPS = {
     "legacy_app": "fixture_apps.twins:create_legacy()",
     "modern_app": "fixture_apps.twins:create_modern()",
@@ -41,12 +42,17 @@ def free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
     registry = write_registry(
-        tmp_path, [{**THINGS, "state": "shadow"}, {**PEOPLE, "state": "legacy"}], **APPS
+        tmp_path,
+        [{**THINGS, "state": "shadow"}, {**PEOPLE, "state": "legacy"}],
+        settings=SETTINGS,
+        **APPS,
     )
     port = free_port()
     env = {
         **os.environ,
         "MIGRATION_STATUS": str(registry),
+        # copies take a while: the last ones are still running when the server is stopped
+        "TWINS_THINGS_DELAY": "0.5",
         "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)]),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # routeshift picks the directory itself
@@ -118,7 +124,10 @@ def test_two_workers_share_the_registry_the_store_and_the_metrics(
 
     # a registry edit reaches both workers
     write_registry(
-        registry.parent, [{**THINGS, "state": "shadow"}, {**PEOPLE, "state": "modern"}], **APPS
+        registry.parent,
+        [{**THINGS, "state": "shadow"}, {**PEOPLE, "state": "modern"}],
+        settings=SETTINGS,
+        **APPS,
     )
     deadline = time.monotonic() + 10
     while True:

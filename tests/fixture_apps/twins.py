@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from flask import Flask, jsonify
@@ -19,6 +21,8 @@ HANG = threading.Event()
 HANG_SECONDS = 10.0
 #: names written by POST /things, per side
 WRITES: dict[str, list[str]] = {"legacy": [], "modern": []}
+#: seconds the modern /things/<id> takes (TWINS_THINGS_DELAY, for a server in a subprocess)
+DELAY = float(os.environ.get("TWINS_THINGS_DELAY", "0"))
 
 
 def reset() -> None:
@@ -56,14 +60,16 @@ def create_modern() -> FastAPI:
     app = FastAPI()
 
     @app.get("/things/{thing_id}")
-    def get_thing(thing_id: int) -> Any:
+    async def get_thing(thing_id: int) -> Any:
+        if DELAY:
+            await asyncio.sleep(DELAY)
         mode = MODE["things"]
         if mode == "differ":
             return {**thing(thing_id), "name": "bulb", "token": "tok-other"}
         if mode == "raise":
             raise RuntimeError("the port is broken")
-        if mode == "hang":
-            HANG.wait(HANG_SECONDS)
+        if mode == "hang":  # in a thread, as a blocked sync handler would be
+            await anyio.to_thread.run_sync(HANG.wait, HANG_SECONDS)
         if mode == "garbage":
             return Response(b"\x00\xffnot json", media_type="application/json")
         return thing(thing_id)

@@ -42,6 +42,7 @@ from routeshift.store import (
     Store,
     StoreError,
     Verification,
+    hide_password,
 )
 
 logger = logging.getLogger("routeshift.gateway")
@@ -321,12 +322,15 @@ def _own_paths(settings: Settings) -> tuple[str, str, str]:
 def _restart_needed(old: Settings, new: Settings) -> None:
     """Log the settings an edit changed that only a restart applies."""
     for key in ("bridge_threads", "store_url"):
-        if getattr(old, key) != getattr(new, key):
+        before, after = getattr(old, key), getattr(new, key)
+        if before != after:
+            if key == "store_url":  # never a password in the log
+                before, after = (hide_password(url) if url else url for url in (before, after))
             logger.warning(
                 "settings.%s changed to %r; the gateway keeps %r until it restarts.",
                 key,
-                getattr(new, key),
-                getattr(old, key),
+                after,
+                before,
             )
 
 

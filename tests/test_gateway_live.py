@@ -324,3 +324,21 @@ def test_a_failed_copy_is_logged_without_the_requests_values(
     (line,) = [r.getMessage() for r in caplog.records if r.name == "routeshift.shadow"]
     assert "RuntimeError: the port is [redacted]" in line
     assert "the client got legacy's reply" in line
+
+
+def test_a_store_url_edit_is_logged_without_its_password(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with gateway_for(tmp_path, [{**THINGS, "state": "legacy"}]) as gateway:
+        write_registry(
+            tmp_path,
+            [{**THINGS, "state": "legacy"}],
+            legacy_app="fixture_apps.twins:create_legacy()",
+            modern_app="fixture_apps.twins:create_modern()",
+            settings={"store_url": "postgresql://ann:s3cretpw@db.example/obs"},
+        )
+        with caplog.at_level("WARNING", logger="routeshift.gateway"):
+            assert gateway.reload()
+    text = caplog.text
+    assert "settings.store_url changed to 'postgresql://ann:***@db.example/obs'" in text
+    assert "s3cretpw" not in text

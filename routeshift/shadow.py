@@ -176,9 +176,9 @@ class ShadowRunner:
         started = time.perf_counter()
         await legacy(scope, receive_copy, send_copy)
         legacy_ms = (time.perf_counter() - started) * 1000
-        # the cap again: other runs may have started while legacy was answering
         # a copy needs the whole request (a view that left its body unread gives none),
-        # the whole reply, a place under the cap, and threads to spare
+        # the whole reply, and, again, a place under the cap and threads to spare (other
+        # runs may have started while legacy was answering)
         if (
             not (complete and copy.whole and copy.ended)
             or self.in_flight >= settings.shadow_max_in_flight

@@ -190,7 +190,8 @@ class _Gate:
 
     def entries(self) -> list[_Found]:
         found: list[_Found] = []
-        past_legacy_seen: set[str] = set()
+        shadow_seen: set[str] = set()
+        proof_seen: set[str] = set()
         ready: dict[str, list[tuple[int, Entry]]] = {}
         not_ready: set[str] = set()
         for index, entry in enumerate(self.registry.routes):
@@ -214,12 +215,14 @@ class _Gate:
             missing = self.missing_handlers(entry, route)
             if missing:
                 found.append(self.no_handler(index, label, entry, route, missing))
-            if entry.state is State.SHADOW and entry.endpoint not in past_legacy_seen:
-                past_legacy_seen.add(entry.endpoint)
-                found.extend(self.shadow_runs(here, label, entry))
-            # shadow serves no client from modern: the proof is asked of canary and modern
-            if entry.state is not State.SHADOW and entry.endpoint not in past_legacy_seen:
-                past_legacy_seen.add(entry.endpoint)
+            # once per endpoint each: what shadow runs said, and (shadow serves no client
+            # from modern) the contract proof of canary and modern
+            if entry.state is State.SHADOW:
+                if entry.endpoint not in shadow_seen:
+                    shadow_seen.add(entry.endpoint)
+                    found.extend(self.shadow_runs(here, label, entry))
+            elif entry.endpoint not in proof_seen:
+                proof_seen.add(entry.endpoint)
                 found.extend(self.proof(here, label, entry))
         for endpoint, entries in ready.items():
             found.extend(self.ready(endpoint, entries, every=endpoint not in not_ready))

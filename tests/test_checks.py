@@ -386,3 +386,24 @@ def test_a_shadow_route_whose_runs_all_matched_is_a_note(check: Check) -> None:
 def test_a_shadow_route_without_runs_says_nothing_of_them(check: Check) -> None:
     findings = check(in_shadow())
     assert not {f.code for f in findings} & {Code.SHADOW_DIFFERS, Code.SHADOW_MATCHES}
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        pytest.param(("modern", "modern"), id="both-modern"),
+        pytest.param(("modern", "shadow"), id="modern-first"),
+        pytest.param(("shadow", "modern"), id="shadow-first"),
+    ],
+)
+def test_a_shadow_entry_does_not_hide_the_proof_of_its_modern_twin(
+    check: Check, states: tuple[str, str]
+) -> None:
+    routes = [r for r in complete() if r["endpoint"] != "items.item"]
+    item = {"endpoint": "items.item", "rule": "/items/<int:item_id>"}
+    routes += [
+        {**item, "methods": ["GET"], "state": states[0]},
+        {**item, "methods": ["POST"], "state": states[1], "shadow_writes": True},
+    ]
+    finding = only(check(routes, cases=PORTED - {"items.item"}), Code.NO_CASES)
+    assert "items.item" in finding.message

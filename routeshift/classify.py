@@ -86,6 +86,16 @@ RouteKey = tuple[str, str, str]  # (endpoint, rule, method)
 CACHE_SIZE = 8192
 
 
+def local_path(scope: Mapping[str, Any]) -> str:
+    """The request's path below the app's root_path (uvicorn --root-path puts it in
+    `path` too), as the legacy Map and the gateway's own paths see it."""
+    path: str = scope["path"]
+    root_path = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        return path[len(root_path) :]
+    return path
+
+
 def build_table(
     registry: Registry,
     legacy: Sequence[LegacyRoute],
@@ -177,10 +187,7 @@ class Classifier:
         self._cache: dict[tuple[str, str], Decision] = {}
 
     def classify(self, scope: Mapping[str, Any]) -> Decision:
-        path = scope["path"]
-        root_path = scope.get("root_path", "")
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :]
+        path = local_path(scope)
         method = scope["method"]
         if self._adapter is None:
             return self._decide(scope, method, path, self._bind(scope))

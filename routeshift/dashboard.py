@@ -2,7 +2,7 @@
 
 The prefix and the metrics path are the registry's `settings.admin_prefix` and
 `settings.metrics_path`, read per request (a hot reload may change them); the gateway
-asks `is_admin_path` before it classifies a request and hands those to `Admin`.
+asks `AdminPaths.matches` before it classifies a request and hands those to `Admin`.
 
 Who may look: with ROUTESHIFT_ADMIN_TOKEN set, a request with `Authorization: Bearer
 <token>` (from anywhere, loopback included; 401 otherwise). Without a token, only a
@@ -24,6 +24,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from routeshift.classify import local_path
 from routeshift.report import build_progress, format_status_html, status_document
 
 if TYPE_CHECKING:
@@ -73,23 +74,28 @@ def admin_token_from_env() -> str | None:
     return token or None
 
 
-def is_admin_path(settings: Settings, path: str) -> bool:
-    """Whether the gateway's own pages answer `path`: the metrics path, or the admin
-    prefix and anything below it."""
-    if path == settings.metrics_path:
-        return True
-    prefix = settings.admin_prefix.rstrip("/")
-    return bool(prefix) and (path == prefix or path.startswith(prefix + "/"))
+@dataclass(frozen=True, slots=True)
+class AdminPaths:
+    """The gateway's own paths: the admin prefix (and below it) and the metrics path."""
 
+    prefix: str  # without its trailing slash
+    metrics: str
 
-def local_path(scope: Message) -> str:
-    """The request's path below the app's root_path (uvicorn --root-path puts it in
-    `path` too), as the gateway's own paths and the legacy Map see it."""
-    path: str = scope["path"]
-    root_path = scope.get("root_path", "")
-    if root_path and path.startswith(root_path):
-        return path[len(root_path) :]
-    return path
+    @classmethod
+    def of(cls, settings: Settings) -> AdminPaths:
+        return cls(settings.admin_prefix.rstrip("/"), settings.metrics_path)
+
+    @property
+    def page(self) -> str:
+        return self.prefix + "/"
+
+    @property
+    def status(self) -> str:
+        return self.prefix + "/status.json"
+
+    def matches(self, path: str) -> bool:
+        """Whether the gateway's own pages answer `path` (below the root_path)."""
+        return path == self.metrics or path == self.prefix or path.startswith(self.page)
 
 
 def is_loopback(client: Any) -> bool:
@@ -161,18 +167,17 @@ class Admin:
         await response.send(scope, send)
 
     async def _answer(self, scope: Message) -> Response:
-        settings = self.source.registry.settings
+        paths = AdminPaths.of(self.source.registry.settings)
         path = local_path(scope)
-        prefix = settings.admin_prefix.rstrip("/")
-        if path == prefix and path != settings.metrics_path:
-            return _redirect(scope, prefix + "/")
+        if path == paths.prefix and path != paths.metrics:
+            return _redirect(scope, paths.page)
         page = {
-            settings.metrics_path: self._metrics,
-            prefix + "/": self._html,
-            prefix + "/status.json": self._json,
+            paths.metrics: self._metrics,
+            paths.page: self._html,
+            paths.status: self._json,
         }.get(path)
         if page is None:
-            pages = ", ".join((prefix + "/", prefix + "/status.json", settings.metrics_path))
+            pages = ", ".join((paths.page, paths.status, paths.metrics))
             return Response.text(404, f"{path} is not one of routeshift's admin pages: {pages}.")
         if scope["method"] not in ("GET", "HEAD"):
             return Response.text(405, f"{path} answers GET and HEAD.", (b"allow", b"GET, HEAD"))

@@ -26,9 +26,16 @@ from typing import Any, TypeVar, cast
 from routeshift.apps import Apps, check_apps, load_apps
 from routeshift.bridge import LegacyBridge
 from routeshift.cases import case_endpoints
-from routeshift.classify import Classifier, Decision, Side, build_table, ported_paths
+from routeshift.classify import (
+    Classifier,
+    Decision,
+    Side,
+    build_table,
+    local_path,
+    ported_paths,
+)
 from routeshift.cohort import goes_modern
-from routeshift.dashboard import Admin, admin_token_from_env, local_path
+from routeshift.dashboard import Admin, AdminPaths, admin_token_from_env
 from routeshift.discovery import flat_routes
 from routeshift.errors import RegistryError, RouteshiftError
 from routeshift.lifespan import ChildLifespan, LifespanError
@@ -93,7 +100,7 @@ class Gateway:
         self.watch_interval = watch_interval
         self.registry = registry
         self.classifier = self._classifier(registry)
-        self._own_paths = _own_paths(settings)
+        self._own_paths = AdminPaths.of(settings)
         self.store = Store.for_registry(registry)
         self.writer = ObservationWriter(
             self.store,
@@ -162,7 +169,7 @@ class Gateway:
             logger.error("%s\nstill serving the last good registry.", exc)
             return False
         self.registry, self.classifier = registry, classifier
-        self._own_paths = _own_paths(registry.settings)
+        self._own_paths = AdminPaths.of(registry.settings)
         self.writer.redactor = Redactor(registry.settings.redact)
         self.writer.retention_rows = registry.settings.retention_rows
         self.writer.retention_days = registry.settings.retention_days
@@ -189,11 +196,7 @@ class Gateway:
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            path = scope["path"]
-            if scope.get("root_path"):
-                path = local_path(scope)
-            admin_prefix, admin_folder, metrics_path = self._own_paths
-            if path == metrics_path or path == admin_prefix or path.startswith(admin_folder):
+            if self._own_paths.matches(local_path(scope)):
                 await self.admin(scope, receive, send)
                 return
             await self._serve(scope, receive, send, self.classifier.classify(scope))
@@ -311,12 +314,6 @@ class Gateway:
             value = empty
         self._cache[key] = (now, value)
         return value
-
-
-def _own_paths(settings: Settings) -> tuple[str, str, str]:
-    """The admin prefix, the prefix as a folder, the metrics path."""
-    prefix = settings.admin_prefix.rstrip("/")
-    return prefix, prefix + "/", settings.metrics_path
 
 
 def _restart_needed(old: Settings, new: Settings) -> None:

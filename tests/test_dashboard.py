@@ -24,7 +24,7 @@ from conftest import LiveServer, write_registry
 import routeshift.cli.status  # noqa: F401  (registers the command on main)
 from routeshift.cli import main
 from routeshift.compare import Difference
-from routeshift.dashboard import ENV_ADMIN_TOKEN, is_admin_path, is_loopback
+from routeshift.dashboard import ENV_ADMIN_TOKEN, AdminPaths, is_loopback
 from routeshift.gateway import Gateway, build_gateway
 from routeshift.observations import Observation, ShadowResult
 from routeshift.redact import Redactor
@@ -311,9 +311,9 @@ def test_paths_come_from_the_registry(tmp_path: Path) -> None:
         pytest.param("/items/1", False, id="app"),
     ],
 )
-def test_is_admin_path(path: str, expected: bool) -> None:
-    assert is_admin_path(Settings(), path) is expected
-    assert is_admin_path(Settings(admin_prefix="/_routeshift/"), path) is expected
+def test_admin_paths(path: str, expected: bool) -> None:
+    assert AdminPaths.of(Settings()).matches(path) is expected
+    assert AdminPaths.of(Settings(admin_prefix="/_routeshift/")).matches(path) is expected
 
 
 # --- /metrics ----------------------------------------------------------------------------

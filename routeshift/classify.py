@@ -24,7 +24,7 @@ from werkzeug.routing import Map, MapAdapter, RequestRedirect
 from routeshift.cohort import Cohort
 from routeshift.compare import Rules
 from routeshift.discovery import LegacyRoute
-from routeshift.registry import SAFE_METHODS, Entry, Registry, State
+from routeshift.registry import Entry, Registry, State
 
 UNMATCHED = "unmatched"
 MODERN_ONLY = "modern-only"
@@ -49,7 +49,6 @@ class Shadow:
 
     sample: float
     rules: Rules
-    writes: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +143,7 @@ def _decision(
     if state is State.MODERN or (state is State.CANARY and entry.percent == 100):
         return Decision(Side.MODERN, endpoint, rule, head_as_get)
     if state is State.SHADOW and entry.sample > 0:
-        writes = method not in SAFE_METHODS
-        shadow = Shadow(entry.sample, entry.rules(), writes)
+        shadow = Shadow(entry.sample, entry.rules())
         return Decision(Side.LEGACY, endpoint, rule, head_as_get, shadow=shadow)
     return Decision(Side.LEGACY, endpoint, rule)
 

@@ -25,7 +25,6 @@ from werkzeug.http import parse_cookie
 BUCKETS = 10_000
 #: an HTTP token (RFC 9110): what a header or cookie name is made of
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-KINDS = ("client", "header", "cookie")
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,10 +54,7 @@ from routeshift.errors import RouteshiftError
 from routeshift.report.progress import Traffic
 
 ENV_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
-MODERN_ONLY = "modern-only"
-UNMATCHED = "unmatched"
 SIDES = ("legacy", "modern")
-RESULTS = ("match", "mismatch", "error", "timeout", "skipped")
 #: request latency buckets, in seconds: a gateway answers in milliseconds
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _METHODS = frozenset(
@@ -245,10 +242,7 @@ class Metrics:
                 endpoint, method, side, str(status)
             )
         child.inc()
-        duration = self._durations.get(side)
-        if duration is None:
-            duration = self._c.duration.labels(side)
-        duration.observe(seconds)
+        self._durations[side].observe(seconds)
 
     def shadow(self, endpoint: str, result: str) -> None:
         """One shadow run: match, mismatch, error, timeout or skipped."""
@@ -265,15 +259,6 @@ class Metrics:
     def bridge_threads(self, size: int) -> None:
         """The bridge's pool size (set once at start)."""
         self._c.threads.set(size)
-
-    @contextlib.contextmanager
-    def busy(self) -> Iterator[None]:
-        """`with metrics.busy():` around the work of one bridge thread."""
-        self._c.busy.inc()
-        try:
-            yield
-        finally:
-            self._c.busy.dec()
 
     # --- reading ------------------------------------------------------------------
 

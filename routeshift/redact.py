@@ -333,11 +333,6 @@ class Redactor:
         return printable(f"{name}: {line}" if name and line else name or line)
 
 
-def redact_error(text: str, redactor: Redactor) -> str:
-    """`redactor.error(text)`: an error message as it may be stored or logged."""
-    return redactor.error(text)
-
-
 #: Unicode's bidirectional formatting characters: they reorder what a terminal shows
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 

@@ -148,8 +148,8 @@ shadow_observations = Table(
 
 #: the runs of each endpoint its latency p50 is taken over (the latest ones)
 LATENCY_WINDOW = 1_000
-#: results `diffs` lists by default
-FAILED_RESULTS = (ShadowResult.MISMATCH, ShadowResult.ERROR)
+#: the results that are failures of the port: what `diffs` lists
+FAILED_RESULTS = (ShadowResult.MISMATCH, ShadowResult.ERROR, ShadowResult.TIMEOUT)
 
 
 class StoreError(RouteshiftError):
@@ -370,7 +370,8 @@ class Store:
         *,
         results: Collection[ShadowResult] = FAILED_RESULTS,
     ) -> list[StoredMismatch]:
-        """The newest stored mismatches and errors (or `results`), of one endpoint or all."""
+        """The newest stored failures (mismatches, errors, timeouts; or `results`), of
+        one endpoint or all."""
         if not self._exists(shadow_observations):
             return []
         table = shadow_observations

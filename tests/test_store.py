@@ -310,10 +310,15 @@ def test_mismatches_newest_first_by_endpoint_and_limit(store: Store) -> None:
         ],
         Redactor(),
     )
-    assert [m.path for m in store.mismatches()] == ["/6", "/5", "/2", "/1"]
-    assert [m.path for m in store.mismatches("a")] == ["/6", "/5", "/1"]
+    assert [m.path for m in store.mismatches()] == ["/6", "/5", "/4", "/2", "/1"]
+    assert [m.path for m in store.mismatches("a")] == ["/6", "/5", "/4", "/1"]
     assert [m.path for m in store.mismatches("a", limit=1)] == ["/6"]
     assert [m.path for m in store.mismatches(results=[ShadowResult.TIMEOUT])] == ["/4"]
+    assert [m.path for m in store.mismatches(results=[ShadowResult.MISMATCH])] == [
+        "/6",
+        "/2",
+        "/1",
+    ]
     assert store.mismatches("nobody") == []
     error = store.mismatches("a")[1]
     assert (error.result, error.error, error.modern_status) == (

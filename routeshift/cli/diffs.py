@@ -16,16 +16,15 @@ import click
 from routeshift.apps import load_apps
 from routeshift.cli import load_or_exit, main, registry_option
 from routeshift.errors import RouteshiftError, did_you_mean
-from routeshift.observations import ShadowResult, StoredExchange, StoredMismatch
+from routeshift.observations import StoredExchange, StoredMismatch
 from routeshift.redact import printable
 from routeshift.registry import Registry
-from routeshift.store import Store, StoreError
+from routeshift.store import FAILED_RESULTS, Store, StoreError
 
 SCHEMA = "routeshift.diffs/1"
 #: characters of a difference line in the table (--full shows them whole)
 LINE_LIMIT = 300
 #: what `diffs` lists: every run where the modern side failed the port
-LISTED_RESULTS = (ShadowResult.MISMATCH, ShadowResult.ERROR, ShadowResult.TIMEOUT)
 
 
 @main.command()
@@ -65,7 +64,7 @@ def diffs(registry_option: str | None, route: str | None, limit: int, fmt: str, 
         with contextlib.closing(Store.for_registry(registry)) as store:
             if not store.has_observations():
                 _no_observations(store, registry)
-            found = store.mismatches(route, limit, results=LISTED_RESULTS)
+            found = store.mismatches(route, limit)
             exchanges = store.exchanges(m.id for m in found) if full or fmt == "json" else {}
             where = store.display_url
     except StoreError as exc:
@@ -166,7 +165,7 @@ def format_diffs(
 
 def counts(found: Sequence[StoredMismatch]) -> dict[str, int]:
     """How many of `found` each listed result has (zeros included)."""
-    return {result.value: sum(m.result is result for m in found) for result in LISTED_RESULTS}
+    return {result.value: sum(m.result is result for m in found) for result in FAILED_RESULTS}
 
 
 _PLURALS = {"mismatch": "mismatches", "error": "errors", "timeout": "timeouts"}

@@ -44,13 +44,13 @@ from routeshift.redact import Redactor
 from routeshift.registry import Registry, Settings, load_registry, registry_path
 from routeshift.shadow import ShadowRunner
 from routeshift.store import (
-    ObservationWriter,
     ShadowSummary,
     Store,
     StoreError,
     Verification,
     hide_password,
 )
+from routeshift.writer import ObservationWriter
 
 logger = logging.getLogger("routeshift.gateway")
 

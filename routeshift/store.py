@@ -64,7 +64,6 @@ from routeshift.observations import (
     stored_mismatch,
 )
 from routeshift.redact import Redactor
-from routeshift.writer import ObservationWriter
 
 if TYPE_CHECKING:
     from routeshift.contract import CaseResult
@@ -73,7 +72,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Exchange",
     "Observation",
-    "ObservationWriter",
     "ShadowResult",
     "ShadowSummary",
     "Store",

@@ -21,6 +21,7 @@ import time
 from typing import TYPE_CHECKING
 
 from routeshift.observations import Observation
+from routeshift.store import StoreError
 
 if TYPE_CHECKING:
     from routeshift.redact import Redactor
@@ -201,8 +202,6 @@ class ObservationWriter:
             self._done.notify_all()
 
     def _write_one_by_one(self, batch: list[Observation], exc: Exception) -> tuple[int, int]:
-        from routeshift.store import StoreError
-
         if isinstance(exc, StoreError):  # the store itself failed: the whole batch did
             self._warn(len(batch), exc)
             return 0, len(batch)
@@ -245,8 +244,6 @@ class ObservationWriter:
     def _describe(self, exc: Exception) -> str:
         """A StoreError as it is (it shows the store's URL without its password); any
         other exception came from an observation, and may quote its values: redacted."""
-        from routeshift.store import StoreError
-
         if isinstance(exc, StoreError):
             return str(exc)
         return self.redactor.error(f"{type(exc).__name__}: {exc}")

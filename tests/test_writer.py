@@ -14,7 +14,8 @@ from sqlalchemy.pool import StaticPool
 from routeshift.compare import Difference
 from routeshift.observations import Observation, ShadowResult
 from routeshift.redact import Redactor
-from routeshift.store import ObservationWriter, Store
+from routeshift.store import Store
+from routeshift.writer import ObservationWriter
 
 
 def observation(

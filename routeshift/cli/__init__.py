@@ -16,7 +16,7 @@ import click
 from routeshift.apps import Apps, load_apps
 from routeshift.errors import RouteshiftError
 from routeshift.registry import Registry, load_registry, registry_path
-from routeshift.store import Store, StoreError, Verification
+from routeshift.store import ShadowSummary, Store, StoreError, Verification
 
 T = TypeVar("T")
 
@@ -52,6 +52,15 @@ def read_store_or_exit(registry: Registry, read: Callable[[Store], T], hint: str
         sys.exit(2)
 
 
+def store_figures_or_exit(
+    registry: Registry,
+) -> tuple[dict[str, Verification], dict[str, ShadowSummary]]:
+    """The latest contract result and the shadow runs per endpoint, or exit 2."""
+    return read_store_or_exit(
+        registry, lambda store: (store.verifications(), store.shadow_summaries())
+    )
+
+
 def verifications_or_exit(registry: Registry, hint: str = "") -> dict[str, Verification]:
     """The latest contract result per endpoint (none when nothing was ever recorded), or
     exit 2 when the store cannot be read."""
@@ -84,6 +93,7 @@ __all__ = [
     "load_with_apps",
     "main",
     "read_store_or_exit",
+    "store_figures_or_exit",
     "registry_option",
     "routes",
     "scaffold",

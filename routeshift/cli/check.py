@@ -9,7 +9,7 @@ import click
 
 from routeshift.cases import case_endpoints
 from routeshift.checks import check_migration, fails, findings_json, format_findings
-from routeshift.cli import load_with_apps, main, read_store_or_exit, registry_option
+from routeshift.cli import load_with_apps, main, registry_option, store_figures_or_exit
 
 
 @main.command()
@@ -29,9 +29,7 @@ def check(registry_option: str | None, strict: bool, fmt: str) -> None:
     routes whose runs all matched. Each line says how to fix it.
     """
     registry, apps = load_with_apps(registry_option)
-    verifications, shadow = read_store_or_exit(
-        registry, lambda store: (store.verifications(), store.shadow_summaries())
-    )
+    verifications, shadow = store_figures_or_exit(registry)
     findings = check_migration(
         registry, apps, case_endpoints(registry.contracts_dir), verifications, shadow
     )

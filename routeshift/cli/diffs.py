@@ -14,12 +14,12 @@ from typing import Any
 import click
 
 from routeshift.apps import load_apps
-from routeshift.cli import load_or_exit, main, registry_option
+from routeshift.cli import load_or_exit, main, read_store_or_exit, registry_option
 from routeshift.errors import RouteshiftError, did_you_mean
 from routeshift.observations import StoredExchange, StoredMismatch
 from routeshift.redact import printable
 from routeshift.registry import Registry
-from routeshift.store import FAILED_RESULTS, Store, StoreError
+from routeshift.store import FAILED_RESULTS, Store
 
 SCHEMA = "routeshift.diffs/1"
 #: characters of a difference line in the table (--full shows them whole)
@@ -60,16 +60,15 @@ def diffs(registry_option: str | None, route: str | None, limit: int, fmt: str, 
     registry = load_or_exit(registry_option)
     if route is not None:
         _check_route(registry, route)
-    try:
-        with contextlib.closing(Store.for_registry(registry)) as store:
-            if not store.has_observations():
-                _no_observations(store, registry)
-            found = store.mismatches(route, limit)
-            exchanges = store.exchanges(m.id for m in found) if full or fmt == "json" else {}
-            where = store.display_url
-    except StoreError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+
+    def read(store: Store) -> tuple[list[StoredMismatch], dict[int, StoredExchange], str]:
+        if not store.has_observations():
+            _no_observations(store, registry)
+        found = store.mismatches(route, limit)
+        exchanges = store.exchanges(m.id for m in found) if full or fmt == "json" else {}
+        return found, exchanges, store.display_url
+
+    found, exchanges, where = read_store_or_exit(registry, read)
     if fmt == "json":
         document = diffs_document(found, exchanges, route=route, store=where)
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))

@@ -10,7 +10,7 @@ import sys
 import click
 
 from routeshift.cases import case_endpoints
-from routeshift.cli import load_with_apps, main, read_store_or_exit, registry_option
+from routeshift.cli import load_with_apps, main, registry_option, store_figures_or_exit
 from routeshift.report import (
     build_progress,
     format_status_html,
@@ -39,9 +39,7 @@ def status(registry_option: str | None, fmt: str) -> None:
     or 2 on bad input (registry, apps, store).
     """
     registry, apps = load_with_apps(registry_option)
-    verifications, shadow = read_store_or_exit(
-        registry, lambda store: (store.verifications(), store.shadow_summaries())
-    )
+    verifications, shadow = store_figures_or_exit(registry)
     progress = build_progress(
         registry,
         apps.legacy_routes,

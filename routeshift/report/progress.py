@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from routeshift.apps import Apps
@@ -343,13 +343,9 @@ def build_progress(
     handlers = handler_index(modern)
     groups: dict[str, list[RouteProgress]] = {}
     for route in legacy:
-        row = _route_progress(route, entries, handlers, verifications, case_endpoints)
-        if row is not None and (shadow or traffic is not None):
-            row = replace(
-                row,
-                shadow=(shadow or {}).get(route.endpoint),
-                traffic=None if traffic is None else traffic.get(route.endpoint, Traffic()),
-            )
+        row = _route_progress(
+            route, entries, handlers, verifications, case_endpoints, shadow or {}, traffic
+        )
         if row is not None:
             groups.setdefault(row.blueprint, []).append(row)
     blueprints = tuple(
@@ -373,6 +369,8 @@ def _route_progress(
     handlers: frozenset[tuple[str, str]],
     verifications: Mapping[str, Verification],
     case_endpoints: Collection[str],
+    shadow: Mapping[str, ShadowSummary],
+    traffic: Mapping[str, Traffic] | None,
 ) -> RouteProgress | None:
     methods = sorted(route.methods - IMPLICIT_METHODS)
     if route.is_static or not methods:
@@ -406,6 +404,8 @@ def _route_progress(
         verification=run,
         percent=min(canary) if canary else None,
         sample=min(shadowed) if shadowed else None,
+        shadow=shadow.get(route.endpoint),
+        traffic=None if traffic is None else traffic.get(route.endpoint, Traffic()),
     )
 
 

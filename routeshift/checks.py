@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from routeshift.discovery import LegacyRoute
 from routeshift.errors import Problem
+from routeshift.observations import ShadowResult
 from routeshift.registry import Entry, Registry, State, check_routes, handler_path
 from routeshift.yamlsource import Loc, describe, line_of
 
@@ -140,6 +141,14 @@ def findings_json(findings: list[Finding], strict: bool = False) -> dict[str, ob
 
 _Found = tuple[float, Finding]  # (sort position in the registry file, finding)
 _AFTER_FILE = float(1 << 40)  # findings with no line come after the file's, in app order
+
+
+#: how a finding names the shadow runs of each failed result
+_FAILED_WORDS = {
+    ShadowResult.MISMATCH: "mismatched",
+    ShadowResult.ERROR: "failed on modern",
+    ShadowResult.TIMEOUT: "timed out",
+}
 
 
 class _Gate:
@@ -279,8 +288,8 @@ class _Gate:
         runs = self.shadow.get(endpoint)
         if runs is None or runs.runs == 0:
             return []
-        failed = runs.mismatch + runs.error + runs.timeout
-        if failed == 0:
+        failures = runs.failures()
+        if not failures:
             return [
                 self.found(
                     Level.INFO,
@@ -291,15 +300,7 @@ class _Gate:
                     "of the users have the port",
                 )
             ]
-        parts = [
-            f"{count} {word}"
-            for count, word in (
-                (runs.mismatch, "mismatched"),
-                (runs.error, "failed on modern"),
-                (runs.timeout, "timed out"),
-            )
-            if count
-        ]
+        parts = [f"{count} {_FAILED_WORDS[result]}" for result, count in failures]
         latest = runs.latest_mismatch
         where = ""
         if latest is not None:

@@ -271,21 +271,21 @@ class Metrics:
 
     def traffic(self) -> dict[str, Traffic]:
         """Requests per endpoint by side, over all methods and statuses (and workers)."""
-        counts: dict[str, dict[str, int]] = {}
-        for labels, value in self._samples("routeshift_requests"):
-            by_side = counts.setdefault(labels["endpoint"], {})
-            by_side[labels["side"]] = by_side.get(labels["side"], 0) + int(value)
         return {
             endpoint: Traffic(legacy=sides.get("legacy", 0), modern=sides.get("modern", 0))
-            for endpoint, sides in counts.items()
+            for endpoint, sides in self._totals("routeshift_requests", "side").items()
         }
 
     def shadow_counts(self) -> dict[str, dict[str, int]]:
         """endpoint -> result -> shadow runs (skipped included; the store has no skips)."""
+        return self._totals("routeshift_shadow_runs", "result")
+
+    def _totals(self, family: str, label: str) -> dict[str, dict[str, int]]:
+        """endpoint -> value of `label` -> the counter's total over the other labels."""
         counts: dict[str, dict[str, int]] = {}
-        for labels, value in self._samples("routeshift_shadow_runs"):
-            by_result = counts.setdefault(labels["endpoint"], {})
-            by_result[labels["result"]] = by_result.get(labels["result"], 0) + int(value)
+        for labels, value in self._samples(family):
+            by_value = counts.setdefault(labels["endpoint"], {})
+            by_value[labels[label]] = by_value.get(labels[label], 0) + int(value)
         return counts
 
     def _samples(self, family: str) -> Iterator[tuple[dict[str, str], float]]:

@@ -176,6 +176,15 @@ class ShadowSummary:
     modern_ms_p50: float | None
     latest_mismatch: StoredMismatch | None
 
+    def failures(self) -> list[tuple[ShadowResult, int]]:
+        """The failed runs by result (mismatch, error, timeout), those that occurred."""
+        counts = (
+            (ShadowResult.MISMATCH, self.mismatch),
+            (ShadowResult.ERROR, self.error),
+            (ShadowResult.TIMEOUT, self.timeout),
+        )
+        return [(result, count) for result, count in counts if count]
+
     @property
     def match_rate(self) -> float | None:
         """Percent of the runs whose replies matched; None before the first run."""

@@ -347,15 +347,7 @@ def _shadow_html(route: RouteProgress, *, wordy: bool = False) -> str:
     grade = "good" if rate is not None and rate >= 99.5 else "warn"
     if rate is not None and rate < 95:
         grade = "poor"
-    others = [
-        f"{count:,} {name}"
-        for name, count in (
-            ("mismatch", summary.mismatch),
-            ("error", summary.error),
-            ("timeout", summary.timeout),
-        )
-        if count
-    ]
+    others = [f"{count:,} {result.value}" for result, count in summary.failures()]
     detail = f"{summary.match:,} of {summary.runs:,} runs matched"
     if others:
         detail += " &middot; " + ", ".join(others)

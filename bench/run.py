@@ -53,7 +53,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -726,9 +726,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for s in SCENARIOS:
             print(f"{s.name:<18} {' '.join(r.path for r in s.routes)}")
         return 0
+    return run_benchmark(lambda: benchmark(settings_from(args)))
+
+
+def run_benchmark(go: Callable[[], object]) -> int:
+    """Run `go()` with SIGTERM as an interrupt: 0 done, 2 set-up failed, 130 interrupted."""
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        benchmark(settings_from(args))
+        go()
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2

@@ -66,7 +66,6 @@ import json
 import os
 import platform
 import re
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -95,11 +94,11 @@ from run import (  # noqa: E402  (bench/ is put on sys.path above)
     Scenario,
     Server,
     _get,
-    _interrupt,
     _log_tail,
     _positive,
     check_machine,
     ensure_wrk,
+    run_benchmark,
     run_wrk,
     signals_held,
     start_server,
@@ -640,16 +639,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        benchmark(settings_from(args))
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; servers stopped.", file=sys.stderr)
-        return 130
-    return 0
+    return run_benchmark(lambda: benchmark(settings_from(args)))
 
 
 if __name__ == "__main__":

@@ -71,6 +71,10 @@ class Decision:
     canary: Canary | None = None
     shadow: Shadow | None = None
 
+    def as_get(self, method: str) -> bool:
+        """Whether the modern side serves this request (of `method`) as a GET."""
+        return self.head_as_get and method == "HEAD"
+
     def __repr__(self) -> str:
         mode = " canary" if self.canary else " shadow" if self.shadow else ""
         return f"Decision({self.side.value}{mode}, {self.endpoint!r})"

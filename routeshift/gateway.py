@@ -243,7 +243,7 @@ class Gateway:
     async def _serve_modern(
         self, scope: Message, receive: Receive, send: Send, decision: Decision
     ) -> None:
-        head = decision.head_as_get and scope["method"] == "HEAD"
+        head = decision.as_get(scope["method"])
         if head:
             scope = dict(scope, method="GET")
 

@@ -203,8 +203,9 @@ class ShadowRunner:
         timeout: float,
     ) -> None:
         request_body = b"".join(copy.body)
-        call = _ModernCall(self.modern, _shadow_scope(scope, decision), request_body)
-        call.head = decision.head_as_get and scope["method"] == "HEAD"
+        head = decision.as_get(scope["method"])
+        call = _ModernCall(self.modern, _shadow_scope(scope, head), request_body)
+        call.head = head
         started = time.perf_counter()
         try:
             task = asyncio.ensure_future(call.run())
@@ -367,12 +368,11 @@ def _outcome(
     return ShadowResult.MATCH, reply, None
 
 
-def _shadow_scope(scope: Message, decision: Decision) -> Message:
+def _shadow_scope(scope: Message, head: bool) -> Message:
+    """The copy's scope: the shadow flag in its state; a HEAD served as a GET."""
     copy = dict(scope)
-    state = dict(scope.get("state") or {})
-    state["routeshift_shadow"] = True
-    copy["state"] = state
-    if decision.head_as_get and scope["method"] == "HEAD":
+    copy["state"] = {**(scope.get("state") or {}), "routeshift_shadow": True}
+    if head:
         copy["method"] = "GET"
     return copy
 

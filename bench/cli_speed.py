@@ -43,8 +43,10 @@ from pathlib import Path
 
 try:  # python bench/cli_speed.py puts bench/ on sys.path; the repository root has bench.
     from large_app import LEGACY_MODULE, MODERN_MODULE, MODERN_STYLES, LargeApp, build
+    from run import BenchError, run_benchmark, use_repo_venv
 except ImportError:
     from bench.large_app import LEGACY_MODULE, MODERN_MODULE, MODERN_STYLES, LargeApp, build
+    from bench.run import BenchError, run_benchmark, use_repo_venv
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "cli_speed.json"
@@ -58,10 +60,6 @@ SCRUBBED_ENV = (
     "ROUTESHIFT_FORCE_LEGACY",
     "PYTHONPATH",
 )
-
-
-class BenchError(Exception):
-    """A set-up problem that stops the benchmark with a message (exit status 2)."""
 
 
 @dataclass
@@ -259,24 +257,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def use_repo_venv() -> None:
-    """Re-run under the repository's .venv when started by a Python outside any venv."""
-    venv_python = REPO / ".venv" / "bin" / "python"
-    if sys.prefix == sys.base_prefix and venv_python.exists():
-        os.execv(venv_python, [str(venv_python), *sys.argv])
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        benchmark(args)
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\nbench: interrupted.", file=sys.stderr)
-        return 130
-    return 0
+    return run_benchmark(lambda: benchmark(args))
 
 
 if __name__ == "__main__":

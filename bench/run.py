@@ -738,7 +738,7 @@ def run_benchmark(go: Callable[[], object]) -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\nbench: interrupted; servers stopped.", file=sys.stderr)
+        print("\nbench: interrupted; what it started is stopped.", file=sys.stderr)
         return 130
     return 0
 

@@ -6,6 +6,6 @@ MIGRATION_STATUS names.
 
 from __future__ import annotations
 
-from routeshift.gateway import app_from_environment
+from routeshift import app_from_environment
 
 app = app_from_environment()

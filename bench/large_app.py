@@ -46,7 +46,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 LEGACY_MODULE = "large_legacy"
 MODERN_MODULE = "large_modern"
@@ -227,7 +226,7 @@ def plan(routes: int = 5000, blueprints: int = 50, ported: float = 0.3) -> tuple
 
 
 def _fastapi_tail(template: Template) -> str:
-    from routeshift.discovery import to_fastapi_path
+    from routeshift.routes import to_fastapi_path
 
     path = to_fastapi_path(template.rule or "/")
     assert path is not None, template  # any and uuid carry modern_path
@@ -388,36 +387,12 @@ def case_file_text(routes: Sequence[RouteSpec]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass(frozen=True)
-class _Case:
-    endpoint: str
-    id: str
-    method: str
-    path: str
-
-
-@dataclass(frozen=True)
-class _Comparison:
-    differences: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Result:
-    """What Store.record_contract_run reads of a contract.CaseResult."""
-
-    case: _Case
-    comparison: _Comparison
-
-    @property
-    def passed(self) -> bool:
-        return not self.comparison.differences
-
-
 def record_runs(folder: Path, routes: Sequence[RouteSpec]) -> int:
     """One contract run in FOLDER/routeshift.db; returns the number of results."""
-    from routeshift.store import Store
+    from routeshift.store.records import CaseOutcome
+    from routeshift.store.sql import Store
 
-    results: list[Any] = []
+    results: list[CaseOutcome] = []
     endpoints = list(dict.fromkeys(r.endpoint for r in routes if r.ported))
     by_endpoint: dict[str, list[RouteSpec]] = {}
     for route in routes:
@@ -429,8 +404,10 @@ def record_runs(folder: Path, routes: Sequence[RouteSpec]) -> int:
         for n, route in enumerate(by_endpoint[endpoint]):
             for method in route.methods:
                 differences = ("/params: legacy {} != modern null",) if failing and n == 0 else ()
-                case = _Case(endpoint, f"{method.lower()}-{route.template}", method, route.rule)
-                results.append(_Result(case, _Comparison(differences)))
+                case_id = f"{method.lower()}-{route.template}"
+                passed = not differences
+                outcome = CaseOutcome(endpoint, case_id, method, route.rule, passed, differences)
+                results.append(outcome)
     store = Store(f"sqlite:///{(folder / 'routeshift.db').resolve()}")
     try:
         store.record_contract_run(results)

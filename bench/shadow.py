@@ -173,7 +173,7 @@ def start(arm: Arm, workdir: Path) -> Server:
 
 def check_registry(path: Path, state: str) -> None:
     """The copy says what the figure claims: the route in `state`, sampled at 1."""
-    from routeshift.registry import load_registry
+    from routeshift.registry.load import load_registry
 
     entry = next(e for e in load_registry(path).routes if e.endpoint == ROUTE.endpoint)
     if entry.state.value != state or (state == "shadow" and entry.sample != 1):

@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 from werkzeug.http import parse_cookie
 
+from routeshift._asgi import header_values
+
 BUCKETS = 10_000
 #: an HTTP token (RFC 9110): what a header or cookie name is made of
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -66,7 +68,7 @@ class Cohort:
 
     def _lookup(self, scope: Mapping[str, Any]) -> str | None:
         wanted = self.name.encode("latin-1") if self.kind == "header" else b"cookie"
-        values = [value for name, value in scope.get("headers", ()) if name == wanted]
+        values = header_values(scope.get("headers", ()), wanted)
         if not values:
             return None
         if self.kind == "header":

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from routeshift.errors import RouteshiftError, did_you_mean
+from routeshift.errors import CompareError, did_you_mean
 
 NORMALISERS = frozenset({"json", "trailing_newline", "ensure_ascii", "dates"})
 DEFAULT_NORMALISERS = frozenset({"json", "trailing_newline", "ensure_ascii"})
@@ -154,10 +154,6 @@ class Comparison:
     @property
     def equal(self) -> bool:
         return not self.differences
-
-
-class CompareError(RouteshiftError):
-    """A comparison rule is malformed (an unknown normaliser, a bad JSON pointer)."""
 
 
 def normalisers(names: Iterable[str]) -> frozenset[str]:

@@ -1,13 +1,22 @@
-"""The exceptions routeshift raises.
+"""The exceptions routeshift raises: one tree, every one of them here.
 
-    RouteshiftError            anything the user supplied is wrong; the message says what,
-    |                          where and what to do
+    RouteshiftError            something routeshift was given or found is wrong; the
+    |                          message says what, where and what to do
     +-- FileError              a YAML file we read is invalid (one or more problems,
     |   |                      each with file:line)
     |   +-- RegistryError      migration_status.yaml
     |   +-- CaseFileError      a contract case file
     +-- AppImportError         an app named in the registry cannot be imported
-    +-- EditError              an edit of the registry names a route it does not have
+    +-- LifespanError          the modern app's lifespan startup or shutdown failed
+    +-- EditError              an edit of the registry cannot be made as asked
+    +-- CompareError           a comparison rule is malformed (normaliser, JSON pointer)
+    +-- StoreError             the observation store cannot be opened, read or written
+    +-- MetricsError           the multiprocess metrics directory cannot be used
+    +-- GenerateError          a route cannot be generated for (the `generate` extra)
+    +-- ScaffoldError          the route to scaffold, or an option, does not fit
+    |   +-- ScaffoldExists     a file to write exists and --force was not given
+    +-- ContractMismatch       a contract case whose replies differ; also an
+                               AssertionError, so pytest shows it as a failed check
 
 `assert` is kept for routeshift's own invariants; everything a user supplies raises one
 of these.
@@ -18,6 +27,28 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+__all__ = [
+    "AppImportError",
+    "CaseFileError",
+    "CompareError",
+    "ContractMismatch",
+    "EditError",
+    "FileError",
+    "GenerateError",
+    "LifespanError",
+    "MetricsError",
+    "Problem",
+    "RegistryError",
+    "RouteshiftError",
+    "ScaffoldError",
+    "ScaffoldExists",
+    "StoreError",
+    "did_you_mean",
+    "display_path",
+]
 
 
 class RouteshiftError(Exception):
@@ -68,8 +99,66 @@ class AppImportError(RouteshiftError):
     """An app named by an import string cannot be loaded."""
 
 
+class LifespanError(RouteshiftError):
+    """The child app reported lifespan.startup.failed or lifespan.shutdown.failed."""
+
+
 class EditError(RouteshiftError):
     """An edit of the registry (sync, promote, rollback) cannot be made as asked."""
+
+
+class CompareError(RouteshiftError):
+    """A comparison rule is malformed (an unknown normaliser, a bad JSON pointer)."""
+
+
+class StoreError(RouteshiftError):
+    """The store cannot be opened or written."""
+
+
+class MetricsError(RouteshiftError):
+    """The multiprocess metrics directory cannot be used."""
+
+
+class GenerateError(RouteshiftError):
+    """A route cannot be generated for: unknown entry, no modern route, unusable body,
+    or the `generate` extra (hypothesis) is not installed."""
+
+
+class ScaffoldError(RouteshiftError):
+    """The route to scaffold, or an option, does not fit the apps."""
+
+
+class ScaffoldExists(ScaffoldError):
+    """A file to write exists and --force was not given."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = tuple(paths)
+        names = ", ".join(display_path(p) for p in self.paths)
+        super().__init__(
+            f"{names} exists; scaffold never overwrites a file. Pass --force to replace it, "
+            "or --out FILE to write the module elsewhere."
+        )
+
+
+class _Reported(Protocol):
+    def report(self) -> str: ...
+
+
+class ContractMismatch(RouteshiftError, AssertionError):
+    """A case whose replies differ; str() is the readable report, `result` the harness's
+    CaseResult."""
+
+    def __init__(self, result: _Reported) -> None:
+        self.result = result
+        super().__init__(result.report())
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory where it is under it, else as given."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

@@ -107,7 +107,7 @@ def shop_apps() -> tuple[Any, Any]:
 
 @pytest.fixture
 def shop_gateway(shop_registry: Path, shop_apps: tuple[Any, Any]) -> Any:
-    from routeshift.gateway import build_gateway
+    from routeshift.serve.assemble import build_gateway
 
     legacy, modern = shop_apps
     gateway = build_gateway(shop_registry, legacy_app=legacy, modern_app=modern, force_legacy=False)

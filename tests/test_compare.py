@@ -22,7 +22,6 @@ from routeshift.compare import (
     DEFAULT_NORMALISERS,
     MISSING,
     Accepted,
-    CompareError,
     Comparison,
     Difference,
     Reply,
@@ -37,6 +36,7 @@ from routeshift.compare import (
     pointer_matches,
     resolve,
 )
+from routeshift.errors import CompareError
 
 JSON = (("content-type", "application/json"),)
 HTML = (("content-type", "text/html; charset=utf-8"),)

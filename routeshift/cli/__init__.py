@@ -1,79 +1,23 @@
 """The `routeshift` command (also `python -m routeshift`). Thin: it loads, calls the
 pure functions and sets the exit code (0 ok, 1 a check failed, 2 bad input or usage).
 
-One module per command (or family of commands) registers itself on `main`.
+One module per command (or family of commands); each defines plain click commands and
+imports only routeshift.cli.common of this package, and `main` adds them here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Callable
-from typing import TypeVar
-
 import click
 
-from routeshift.apps import Apps, load_apps
-from routeshift.errors import RouteshiftError
-from routeshift.registry import Registry, load_registry, registry_path
-from routeshift.store import ShadowSummary, Store, StoreError, Verification
+from routeshift.cli.check import check
+from routeshift.cli.contract import contract
+from routeshift.cli.diffs import diffs
+from routeshift.cli.edit import promote, rollback, sync
+from routeshift.cli.routes import routes
+from routeshift.cli.scaffold import scaffold
+from routeshift.cli.status import status
 
-T = TypeVar("T")
-
-
-def load_or_exit(registry_option: str | None) -> Registry:
-    """The registry, or exit 2 with its problems."""
-    try:
-        return load_registry(registry_path(registry_option))
-    except RouteshiftError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-
-
-def load_with_apps(registry_option: str | None) -> tuple[Registry, Apps]:
-    """The registry and its apps, or exit 2 with what is wrong."""
-    registry = load_or_exit(registry_option)
-    try:
-        apps = load_apps(registry)
-    except RouteshiftError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    return registry, apps
-
-
-def read_store_or_exit(registry: Registry, read: Callable[[Store], T], hint: str = "") -> T:
-    """`read(store)` on the registry's store (reading never creates it), or exit 2 when
-    the store cannot be read."""
-    try:
-        with contextlib.closing(Store.for_registry(registry)) as store:
-            return read(store)
-    except StoreError as exc:
-        click.echo(f"error: {exc}{' ' + hint if hint else ''}", err=True)
-        sys.exit(2)
-
-
-def store_figures_or_exit(
-    registry: Registry,
-) -> tuple[dict[str, Verification], dict[str, ShadowSummary]]:
-    """The latest contract result and the shadow runs per endpoint, or exit 2."""
-    return read_store_or_exit(
-        registry, lambda store: (store.verifications(), store.shadow_summaries())
-    )
-
-
-def verifications_or_exit(registry: Registry, hint: str = "") -> dict[str, Verification]:
-    """The latest contract result per endpoint (none when nothing was ever recorded), or
-    exit 2 when the store cannot be read."""
-    return read_store_or_exit(registry, Store.verifications, hint)
-
-
-#: --registry PATH, on every command that reads the registry
-registry_option = click.option(
-    "--registry",
-    "registry_option",
-    metavar="PATH",
-    help="The registry (default: $MIGRATION_STATUS or ./migration_status.yaml).",
-)
+__all__ = ["main"]
 
 
 @click.group()
@@ -82,21 +26,5 @@ def main() -> None:
     """Move a Flask app to FastAPI one route at a time."""
 
 
-from routeshift.cli import check, contract, diffs, edit, routes, scaffold, status  # noqa: E402, I001
-
-__all__ = [
-    "check",
-    "contract",
-    "diffs",
-    "edit",
-    "load_or_exit",
-    "load_with_apps",
-    "main",
-    "read_store_or_exit",
-    "store_figures_or_exit",
-    "registry_option",
-    "routes",
-    "scaffold",
-    "status",
-    "verifications_or_exit",
-]
+for _command in (check, contract, diffs, promote, rollback, routes, scaffold, status, sync):
+    main.add_command(_command)

@@ -7,12 +7,12 @@ import sys
 
 import click
 
-from routeshift.cases import case_endpoints
-from routeshift.checks import check_migration, fails, findings_json, format_findings
-from routeshift.cli import load_with_apps, main, registry_option, store_figures_or_exit
+from routeshift.cli.common import load_with_apps, registry_option, store_figures_or_exit
+from routeshift.prove.cases import case_endpoints
+from routeshift.track.gate import check_migration, fails, findings_json, format_findings
 
 
-@main.command()
+@click.command()
 @registry_option
 @click.option("--strict", is_flag=True, help="Fail on warnings too, not only on errors.")
 @click.option(

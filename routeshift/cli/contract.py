@@ -13,10 +13,11 @@ from typing import Any
 
 import click
 
-from routeshift.cases import case_files, endpoint_of
-from routeshift.cli import load_or_exit, main, registry_option
-from routeshift.registry import registry_path
-from routeshift.store import Store, StoreError
+from routeshift.cli.common import load_or_exit, registry_option
+from routeshift.errors import StoreError
+from routeshift.prove.cases import case_files, endpoint_of
+from routeshift.registry.load import registry_path
+from routeshift.store.sql import Store
 
 
 class _ContractResults:
@@ -26,7 +27,7 @@ class _ContractResults:
         self.results: list[Any] = []
 
     def pytest_sessionfinish(self, session: Any) -> None:
-        from routeshift.pytest_plugin import RESULTS
+        from routeshift.prove.pytest_plugin import RESULTS
 
         self.results = list(session.config.stash.get(RESULTS, []))
 
@@ -46,7 +47,7 @@ def format_contract_table(results: list[Any]) -> str:
     return "\n".join(lines)
 
 
-@main.command()
+@click.command()
 @registry_option
 @click.option(
     "--route",
@@ -101,7 +102,7 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
         str(registry.folder.resolve()),
     ]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        args += ["-p", "routeshift.pytest_plugin"]
+        args += ["-p", "routeshift.prove.pytest_plugin"]
     with contextlib.ExitStack() as stack:
         junit: Path | None = None
         if fmt == "junit":
@@ -123,7 +124,7 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
         sys.exit(2 if code != pytest.ExitCode.TESTS_FAILED else 1)
     try:
         with contextlib.closing(Store.for_registry(registry)) as store:
-            store.record_contract_run(results)
+            store.record_contract_run([r.outcome() for r in results])
     except StoreError as exc:
         click.echo(f"error: {exc} (the run is not recorded; status cannot see it).", err=True)
         sys.exit(2)

@@ -13,13 +13,13 @@ from typing import Any
 
 import click
 
-from routeshift.apps import load_apps
-from routeshift.cli import load_or_exit, main, read_store_or_exit, registry_option
+from routeshift.apps.pair import load_apps
+from routeshift.cli.common import load_or_exit, read_store_or_exit, registry_option
 from routeshift.errors import RouteshiftError, did_you_mean
-from routeshift.observations import StoredExchange, StoredMismatch
-from routeshift.redact import printable
-from routeshift.registry import Registry
-from routeshift.store import FAILED_RESULTS, Store
+from routeshift.registry.model import Registry
+from routeshift.store.records import StoredExchange, StoredMismatch
+from routeshift.store.redact import printable
+from routeshift.store.sql import FAILED_RESULTS, Store
 
 SCHEMA = "routeshift.diffs/1"
 #: characters of a difference line in the table (--full shows them whole)
@@ -27,7 +27,7 @@ LINE_LIMIT = 300
 #: what `diffs` lists: every run where the modern side failed the port
 
 
-@main.command()
+@click.command()
 @registry_option
 @click.option("--route", "route", metavar="ENDPOINT", help="Only this endpoint's failed runs.")
 @click.option(

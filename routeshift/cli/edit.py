@@ -17,13 +17,17 @@ from typing import NoReturn
 
 import click
 
-from routeshift.apps import load_apps, load_legacy_app
-from routeshift.cli import load_or_exit, main, registry_option, verifications_or_exit
-from routeshift.discovery import LegacyRoute, legacy_routes
-from routeshift.editor import Change, save_registry, set_state_text, sync_text
+from routeshift.apps.pair import load_apps, load_legacy_app
+from routeshift.cli.common import load_or_exit, registry_option, verifications_or_exit
 from routeshift.errors import EditError, RegistryError, RouteshiftError
-from routeshift.registry import Registry, State, handler_path, parse_registry
-from routeshift.store import Verification
+from routeshift.prove.cases import case_endpoints
+from routeshift.registry.edit import Change, save_registry, set_state_text, sync_text
+from routeshift.registry.fit import handler_path
+from routeshift.registry.load import parse_registry
+from routeshift.registry.model import Registry, State
+from routeshift.registry.readiness import Lack, needs_proof, readiness
+from routeshift.routes import LegacyRoute, legacy_routes
+from routeshift.store.records import Verification
 
 format_option = click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
@@ -36,7 +40,7 @@ rule_option = click.option(
 )
 
 
-@main.command()
+@click.command()
 @registry_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @format_option
@@ -77,7 +81,7 @@ def sync(registry_option: str | None, dry_run: bool, fmt: str) -> None:
         click.echo(f"sync: {counts}; wrote {registry.path}.")
 
 
-@main.command()
+@click.command()
 @registry_option
 @click.argument("endpoint")
 @method_option
@@ -128,7 +132,7 @@ def promote(
     _report("promote", registry, changes, fmt, forced=force and to != State.LEGACY.value)
 
 
-@main.command()
+@click.command()
 @registry_option
 @click.argument("endpoint")
 @method_option
@@ -167,7 +171,12 @@ def _refusals(
         _fail(f"{exc} Promotion looks for the modern handler; --force skips that.")
     legacy = {(route.endpoint, route.rule): route for route in apps.legacy_routes}
     modern_app = registry.model.modern_app
+    proof = any(needs_proof(State(change.state)) for change in changes)
+    # a shadow serves no client from modern: its handler is enough, and the store unread
+    run = _verifications(registry).get(endpoint) if proof else None
+    has_cases = endpoint in case_endpoints(registry.contracts_dir)
     reasons = []
+    lacks: set[Lack] = set()
     for change in changes:
         route = legacy.get((change.endpoint, change.rule))
         if route is None:
@@ -182,32 +191,42 @@ def _refusals(
                 for e in edited.routes
                 if (e.endpoint, e.rule) == (change.endpoint, change.rule) and method in e.methods
             )
-            path = handler_path(entry, route)
-            if path is None:
+            ready = readiness(
+                State(change.state),
+                handler_path(entry, route),
+                [method],
+                apps.handlers,
+                has_cases=has_cases,
+                run=run,
+            )
+            if Lack.NO_PATH in ready.lacks:
                 reasons.append(
                     f"{endpoint}: rule {change.rule!r} has no FastAPI translation; set "
                     "modern_path on its entry to the path of the modern handler."
                 )
-            elif (path, method) not in apps.handlers:
+            elif Lack.NO_HANDLER in ready.lacks:
                 reasons.append(
-                    f"{modern_app} has no handler for {method} {path} ({endpoint}). Port it "
-                    f"first (routeshift scaffold {endpoint} --method {method}), or set "
+                    f"{modern_app} has no handler for {method} {ready.path} ({endpoint}). Port "
+                    f"it first (routeshift scaffold {endpoint} --method {method}), or set "
                     "modern_path when the handler lives at another path."
                 )
-    if all(change.state == State.SHADOW for change in changes):
-        return reasons  # a shadow serves no client from modern: its handler is enough
-    verification = _verifications(registry).get(endpoint)
+            lacks.update(ready.lacks)
     cases = f"{registry.settings.contracts_dir}/{endpoint}.yaml"
-    if verification is None:
+    if run is None and lacks & {Lack.NO_CASES, Lack.NEVER_RUN}:
         reasons.append(
             f"no contract run has checked {endpoint}. Write its cases in {cases} and run "
             f"`routeshift contract --route {endpoint}` until they pass."
         )
-    elif not verification.ok:
-        run_at = verification.run_at.strftime("%Y-%m-%d %H:%M UTC")
+    elif Lack.NO_CASES in lacks:
+        reasons.append(
+            f"{endpoint} has no contract cases ({cases} does not exist). Write them and run "
+            f"`routeshift contract --route {endpoint}` until they pass."
+        )
+    elif run is not None and Lack.RUN_FAILED in lacks:
+        run_at = run.run_at.strftime("%Y-%m-%d %H:%M UTC")
         what = (
-            f"failed {verification.failed} of {verification.passed + verification.failed} cases"
-            if verification.failed
+            f"failed {run.failed} of {run.passed + run.failed} cases"
+            if run.failed
             else "ran no case"
         )
         reasons.append(

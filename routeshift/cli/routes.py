@@ -7,12 +7,12 @@ import sys
 
 import click
 
-from routeshift.cli import load_with_apps, main, registry_option
-from routeshift.registry import check_routes
-from routeshift.report import format_table, route_rows
+from routeshift.cli.common import load_with_apps, registry_option
+from routeshift.registry.fit import check_routes
+from routeshift.track.report import format_table, route_rows
 
 
-@main.command()
+@click.command()
 @registry_option
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True

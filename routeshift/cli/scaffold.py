@@ -7,13 +7,12 @@ from pathlib import Path
 
 import click
 
-from routeshift.cli import load_with_apps, main, registry_option
-from routeshift.errors import RouteshiftError
-from routeshift.scaffold import Scaffold, ScaffoldExists, plan_scaffold, write_files
-from routeshift.scaffold.plan import display_path
+from routeshift.cli.common import load_with_apps, registry_option
+from routeshift.errors import RouteshiftError, ScaffoldExists, display_path
+from routeshift.scaffold import Scaffold, plan_scaffold, write_files
 
 
-@main.command()
+@click.command()
 @registry_option
 @click.argument("endpoint")
 @click.option("--method", metavar="M", help="Only this method of the rule (default: each).")

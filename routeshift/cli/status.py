@@ -9,9 +9,9 @@ import sys
 
 import click
 
-from routeshift.cases import case_endpoints
-from routeshift.cli import load_with_apps, main, registry_option, store_figures_or_exit
-from routeshift.report import (
+from routeshift.cli.common import load_with_apps, registry_option, store_figures_or_exit
+from routeshift.prove.cases import case_endpoints
+from routeshift.track.report import (
     build_progress,
     format_status_html,
     format_status_markdown,
@@ -20,7 +20,7 @@ from routeshift.report import (
 )
 
 
-@main.command()
+@click.command()
 @registry_option
 @click.option(
     "--format",

@@ -15,12 +15,11 @@ Errors:
 
 from __future__ import annotations
 
+from routeshift.errors import ScaffoldError, ScaffoldExists
 from routeshift.scaffold.plan import (
     OutputFile,
     Package,
     Scaffold,
-    ScaffoldError,
-    ScaffoldExists,
     find_route,
     modern_package,
     plan_scaffold,

@@ -13,11 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.exceptions import HTTPException
 
-from routeshift.apps import Apps
-from routeshift.cases import Case, case, load_cases
-from routeshift.discovery import LegacyRoute
-from routeshift.errors import RouteshiftError, did_you_mean
-from routeshift.registry import Entry, Registry
+from routeshift.apps.pair import Apps
+from routeshift.errors import ScaffoldError, ScaffoldExists, did_you_mean, display_path
+from routeshift.prove.cases import Case, case, load_cases
+from routeshift.registry.model import Entry, Registry
+from routeshift.routes import LegacyRoute
 from routeshift.scaffold.render import (
     IMPORTED_NAMES,
     HandlerSpec,
@@ -32,10 +32,6 @@ from routeshift.scaffold.rules import translate_rule
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")
 #: Names a handler cannot take: the module's own.
 RESERVED_NAMES = frozenset({"router"}) | IMPORTED_NAMES
-
-
-class ScaffoldError(RouteshiftError):
-    """The route to scaffold, or an option, does not fit the apps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,14 +213,6 @@ def _entry(registry: Registry, route: LegacyRoute) -> Entry | None:
     )
 
 
-def display_path(path: Path) -> str:
-    """`path` relative to the working directory where it is under it, else as given."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def plan_scaffold(
     registry: Registry,
     apps: Apps,
@@ -335,7 +323,7 @@ def _send(registry: Registry, apps: Apps, cases: Sequence[Case]) -> list[Sample]
     cases = [c for c in cases if c.safe]
     if not cases:
         return []
-    from routeshift.contract import Harness  # httpx: imported only when samples are sent
+    from routeshift.prove.harness import Harness  # httpx: imported only when samples are sent
 
     harness = Harness(registry, apps, find_noise=False)
     try:
@@ -466,15 +454,3 @@ def write_files(files: Iterable[OutputFile], *, force: bool = False) -> list[Pat
         item.path.parent.mkdir(parents=True, exist_ok=True)
         item.path.write_text(item.text, encoding="utf-8")
     return [item.path for item in files]
-
-
-class ScaffoldExists(ScaffoldError):
-    """A file to write exists and --force was not given."""
-
-    def __init__(self, paths: Sequence[Path]) -> None:
-        self.paths = tuple(paths)
-        names = ", ".join(display_path(p) for p in self.paths)
-        super().__init__(
-            f"{names} exists; scaffold never overwrites a file. Pass --force to replace it, "
-            "or --out FILE to write the module elsewhere."
-        )

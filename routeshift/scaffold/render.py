@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from routeshift.cases import Case
 from routeshift.compare import Reply
+from routeshift.prove.cases import Case
 from routeshift.scaffold.rules import PathParameter, PathTranslation, py_str
 from routeshift.scaffold.shapes import Model, ModelPlanner, camel, infer_shape
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from werkzeug.routing import parse_converter_args
 
-from routeshift.discovery import RULE_VARIABLE, to_fastapi_path
+from routeshift.routes import RULE_VARIABLE, to_fastapi_path
 
 _CONVERTER_TYPES = {
     "default": "str",

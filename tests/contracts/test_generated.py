@@ -1,14 +1,14 @@
 """Generated requests to every ported route of the example, sent to both sides.
 
 Each test draws ROUTESHIFT_GENERATED_EXAMPLES (default 25) requests from the modern
-route's models and path parameters (routeshift.strategies), keeps those that legacy's
+route's models and path parameters (routeshift.prove.strategies), keeps those that legacy's
 url_map routes to the entry, and runs each against a fresh copy of the seeded database
 per side (the `routeshift_state` fixture of conftest.py).
 """
 
 from __future__ import annotations
 
-from routeshift.generate import generated_test
+from routeshift.prove.generated import generated_test
 
 test_get_user = generated_test("users.get_user", "GET")
 test_list_users = generated_test("users.list_users", "GET")

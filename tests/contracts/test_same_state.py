@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from legacy_flask.database import dispose_engines
-from routeshift.cases import case
-from routeshift.contract import Harness, StateHook
+from routeshift.prove.cases import case
+from routeshift.prove.harness import Harness, StateHook
 
 CAROL = case("users.create_user", "POST", "/users", json={"name": "Carol", "email": "c@x.org"})
 

@@ -1,0 +1,70 @@
+"""The two apps a registry names, imported, and what routeshift sees of them.
+
+Kept apart from the gateway so that the commands that only read (and the emergency
+rollback, which needs no app at all) do not import the serving machinery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from routeshift.apps.importer import load_app
+from routeshift.errors import AppImportError, RegistryError
+from routeshift.registry.fit import check_routes
+from routeshift.registry.model import Registry
+from routeshift.routes import LegacyRoute, ModernRoute, handler_index, legacy_routes, modern_routes
+
+
+@dataclass(frozen=True, slots=True)
+class Apps:
+    """The two apps and what routeshift sees of them; fixed for the gateway's life."""
+
+    legacy: Any
+    modern: Any
+    legacy_routes: tuple[LegacyRoute, ...]
+    modern_routes: tuple[ModernRoute, ...]
+    handlers: frozenset[tuple[str, str]]
+
+
+def load_legacy_app(registry: Registry) -> Any:
+    """Import the Flask app the registry names; AppImportError when it is not one."""
+    what = f"legacy_app in {registry.path}:{registry.line(('legacy_app',))}"
+    app = load_app(registry.model.legacy_app, search_dirs=_search(registry), what=what)
+    _require_flask(app, what, registry.model.legacy_app)
+    return app
+
+
+def load_apps(registry: Registry, legacy_app: Any = None, modern_app: Any = None) -> Apps:
+    """Import the apps the registry names (unless given) and discover their routes."""
+    if legacy_app is None:
+        legacy_app = load_legacy_app(registry)
+    else:
+        _require_flask(legacy_app, f"legacy_app in {registry.path}", registry.model.legacy_app)
+    if modern_app is None:
+        modern_app = load_app(
+            registry.model.modern_app,
+            search_dirs=_search(registry),
+            what=f"modern_app in {registry.path}:{registry.line(('modern_app',))}",
+        )
+    found = modern_routes(modern_app)
+    return Apps(legacy_app, modern_app, legacy_routes(legacy_app), found, handler_index(found))
+
+
+def check_apps(registry: Registry, apps: Apps) -> None:
+    """Raise RegistryError when the registry does not fit the apps."""
+    problems = check_routes(registry, apps.legacy_routes, apps.modern_routes)
+    if problems:
+        raise RegistryError(problems)
+
+
+def _search(registry: Registry) -> tuple[Path, ...]:
+    return (registry.folder, Path.cwd())
+
+
+def _require_flask(app: Any, what: str, name: str) -> None:
+    if not hasattr(app, "url_map"):
+        raise AppImportError(
+            f"{what}: {name!r} is a {type(app).__name__}, not a Flask app (it has no url_map)."
+        )

@@ -1,0 +1,1 @@
+"""Which side serves a request: the per-request decision, pure (classify)."""

@@ -1,0 +1,193 @@
+"""pytest plugin (entry point `pytest11: routeshift`): contract case files become tests.
+
+With a registry found (--routeshift-registry, the `routeshift_registry` ini option,
+MIGRATION_STATUS, or migration_status.yaml in the rootdir), every case file in its
+`contracts_dir` is collected: one test per case, with the id `<endpoint>::<case id>`.
+Without a registry the plugin collects nothing, so it is harmless in other projects.
+
+Fixtures:
+    contract          check requests against both sides: contract.check("GET", "/users/1")
+    routeshift_state  the state hook; override it in a conftest.py to give each side the
+                      same starting state (default: none)
+    routeshift_harness  the session's Harness (both apps in-process)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from routeshift.errors import CaseFileError, RouteshiftError
+from routeshift.prove.cases import Case, load_cases
+from routeshift.prove.harness import CaseResult, ContractClient, Harness, StateHook
+from routeshift.prove.harness import no_state as _no_state
+from routeshift.registry.load import DEFAULT_PATH, ENV_PATH, ENV_PATH_ALIAS, load_registry
+from routeshift.store.sql import Store
+
+RESULTS = pytest.StashKey[list[CaseResult]]()
+REGISTRY = pytest.StashKey[Path | None]()
+CONTRACTS_DIR = pytest.StashKey[Path | None]()
+CASE = pytest.StashKey[Case]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("routeshift")
+    group.addoption(
+        "--routeshift-registry",
+        metavar="PATH",
+        help="migration_status.yaml whose contract cases to collect.",
+    )
+    group.addoption(
+        "--routeshift-route",
+        action="append",
+        default=[],
+        metavar="ENDPOINT",
+        help="collect only the cases of this endpoint (repeatable).",
+    )
+    group.addoption(
+        "--routeshift-record",
+        action="store_true",
+        help="record the contract results in the store (as `routeshift contract` does), "
+        "where `routeshift status` reads verified routes.",
+    )
+    parser.addini("routeshift_registry", "path of migration_status.yaml", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[RESULTS] = []
+    path = _registry_path(config)
+    config.stash[REGISTRY] = path
+    config.stash[CONTRACTS_DIR] = None
+    if path is None:
+        return
+    try:
+        registry = load_registry(path)
+    except RouteshiftError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[CONTRACTS_DIR] = registry.contracts_dir.resolve()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    results = config.stash.get(RESULTS, [])
+    path = config.stash.get(REGISTRY, None)
+    if not config.getoption("routeshift_record") or not results or path is None:
+        return
+    try:
+        with closing(Store.for_registry(load_registry(path))) as store:
+            store.record_contract_run([r.outcome() for r in results])
+    except RouteshiftError as exc:
+        raise pytest.UsageError(f"routeshift: {exc}") from None
+
+
+def _registry_path(config: pytest.Config) -> Path | None:
+    chosen = (
+        config.getoption("routeshift_registry")
+        or config.getini("routeshift_registry")
+        or os.environ.get(ENV_PATH)
+        or os.environ.get(ENV_PATH_ALIAS)
+    )
+    if chosen:
+        return Path(chosen)
+    default = Path(config.rootpath) / DEFAULT_PATH
+    return default if default.is_file() else None
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    folder = parent.config.stash.get(CONTRACTS_DIR, None)
+    if folder is None or file_path.suffix not in (".yaml", ".yml"):
+        return None
+    if file_path.resolve().parent != folder:
+        return None
+    routes = parent.config.getoption("routeshift_route")
+    if routes and file_path.stem not in routes:
+        return None
+    return CaseFile.from_parent(parent, path=file_path)
+
+
+class CaseFile(pytest.File):
+    """A case file: one test per case, under a node named by the endpoint, so that the
+    node id `<file>::<endpoint>::<case id>` can be given back to pytest to rerun one."""
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        cases = load_cases(self.path)
+        if cases:
+            yield RouteCases.from_parent(self, name=cases[0].endpoint, cases=cases)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, CaseFileError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class RouteCases(pytest.Collector):
+    """The cases of one endpoint."""
+
+    def __init__(self, *, cases: tuple[Case, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cases = cases
+
+    def collect(self) -> Iterator[pytest.Item]:
+        for case in self.cases:
+            item = CaseItem.from_parent(self, name=case.id, callobj=_run_case)
+            item.stash[CASE] = case
+            yield item
+
+
+class CaseItem(pytest.Function):
+    """One case; reported at its line in the case file, as `<endpoint>::<case id>`."""
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        case = self.stash[CASE]
+        return self.path, max(case.line - 1, 0), case.test_id
+
+
+def _run_case(routeshift_case: Case, contract: ContractClient) -> None:
+    result = contract.run(routeshift_case)
+    if not result.passed:  # failed outside an `except`, so the report is shown once
+        pytest.fail(result.report(), pytrace=False)
+
+
+@pytest.fixture
+def routeshift_case(request: pytest.FixtureRequest) -> Case:
+    """The case of a collected case-file test."""
+    case: Case = request.node.stash[CASE]
+    return case
+
+
+@pytest.fixture
+def routeshift_state() -> StateHook:
+    """Override in a conftest.py to give each side the same starting state."""
+    return _no_state
+
+
+@pytest.fixture(scope="session")
+def routeshift_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    path = request.config.stash.get(REGISTRY, None)
+    if path is None:
+        raise pytest.UsageError(
+            "routeshift: no registry found for the contract fixtures; pass "
+            f"--routeshift-registry, set {ENV_PATH}, or put {DEFAULT_PATH} in the rootdir."
+        )
+    try:
+        harness = Harness.from_registry(path)
+    except RouteshiftError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def contract(
+    request: pytest.FixtureRequest, routeshift_harness: Harness, routeshift_state: StateHook
+) -> ContractClient:
+    """contract.check(method, path, ...) sends one request to both sides and fails the
+    test with every difference; contract.run(case) returns the result without failing."""
+    client = ContractClient(routeshift_harness, routeshift_state)
+    client.results = request.config.stash[RESULTS]
+    return client

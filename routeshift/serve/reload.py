@@ -1,0 +1,185 @@
+"""The registry as the gateway serves it, and the watcher that reloads it.
+
+`Routing` is everything a request needs from the registry: the registry itself, the
+classifier built from it and the gateway's own paths. It is built whole and swapped in at
+once, so a request sees either the old registry or the new one, never a mix.
+
+`RegistryWatcher` owns the current Routing. Its `watch()` (run in the server's lifespan)
+looks at the file every `interval` seconds; `reload()` loads it off the event loop,
+checks it against the apps and swaps it in, then tells the listeners (the writer takes
+the new redaction and retention). An edit that does not load, or one that names other
+apps, is logged and the last good registry keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from routeshift.apps.pair import Apps, check_apps
+from routeshift.decide.classify import Classifier, build_table, ported_paths
+from routeshift.errors import RegistryError, RouteshiftError
+from routeshift.registry.load import load_registry
+from routeshift.registry.model import Registry, Settings
+from routeshift.routes import flat_routes
+from routeshift.serve.admin import AdminPaths
+from routeshift.store.sql import hide_password
+
+__all__ = ["RegistryWatcher", "Routing", "file_signature"]
+
+logger = logging.getLogger("routeshift.serve.gateway")
+
+#: the modern app's attributes that name its docs paths
+_DOCS_ATTRIBUTES = ("openapi_url", "docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url")
+#: settings an edit changes only at the next start, with the reason logged
+_RESTART_SETTINGS = ("bridge_threads", "store_url")
+
+Signature = tuple[int, int, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """What a request needs of the registry, built from one registry at once."""
+
+    registry: Registry
+    classifier: Classifier
+    own_paths: AdminPaths
+
+    @classmethod
+    def build(cls, registry: Registry, apps: Apps, *, force_legacy: bool) -> Routing:
+        """The routing of `registry` over `apps`; `force_legacy` is the environment's
+        switch (the registry's own, settings.force_legacy, is read here too)."""
+        modern = apps.modern
+        docs = {getattr(modern, name, None) for name in _DOCS_ATTRIBUTES}
+        table = build_table(
+            registry,
+            apps.legacy_routes,
+            apps.handlers,
+            force_legacy=force_legacy or registry.settings.force_legacy,
+        )
+        classifier = Classifier(
+            apps.legacy.url_map,
+            table,
+            flat_routes(modern),
+            ported_paths(registry, apps.legacy_routes),
+            frozenset(p for p in docs if isinstance(p, str)),
+        )
+        return cls(registry, classifier, AdminPaths.of(registry.settings))
+
+    def __repr__(self) -> str:
+        return f"Routing({str(self.registry.path)!r}, {len(self.registry.routes)} entries)"
+
+
+class RegistryWatcher:
+    """Holds the current Routing; reloads the registry file when it changes."""
+
+    def __init__(
+        self,
+        routing: Routing,
+        apps: Apps,
+        *,
+        force_legacy: bool = False,
+        interval: float = 0.5,
+        signature: Signature | None = None,
+        listeners: Sequence[Callable[[Settings], None]] = (),
+    ) -> None:
+        """`signature`: the registry file's, taken before it was read (default: now), so
+        that an edit saved while the apps were importing is loaded by the watcher.
+        `listeners(settings)` are told of every registry that took effect."""
+        self.current = routing
+        self.apps = apps
+        self.force_legacy = force_legacy
+        self.interval = interval
+        self.listeners = tuple(listeners)
+        self._signature = signature if signature is not None else file_signature(self.path)
+
+    @property
+    def path(self) -> Path:
+        path: Path = self.current.registry.path
+        return path
+
+    @property
+    def registry(self) -> Registry:
+        return self.current.registry
+
+    def reload(self) -> bool:
+        """Load the registry file again; keep the last good one when it is invalid.
+
+        Returns True when the new registry took effect.
+        """
+        old = self.current.registry
+        try:
+            registry = load_registry(old.path)
+            _same_apps(old, registry)
+            check_apps(registry, self.apps)
+            routing = Routing.build(registry, self.apps, force_legacy=self.force_legacy)
+        except RouteshiftError as exc:
+            logger.error("%s\nstill serving the last good registry.", exc)
+            return False
+        _log_restart_needed(old.settings, registry.settings)
+        self.current = routing
+        for listener in self.listeners:
+            listener(registry.settings)
+        logger.info("registry reloaded from %s", old.path)
+        return True
+
+    async def watch(self) -> None:
+        """Reload whenever the file changes, until cancelled (the server's lifespan)."""
+        while True:
+            await asyncio.sleep(self.interval)
+            signature = file_signature(self.path)
+            if signature == self._signature:
+                continue
+            self._signature = signature
+            try:
+                await asyncio.to_thread(self.reload)
+            except Exception:  # the watcher must outlive any one bad edit
+                logger.exception(
+                    "reloading %s failed; still serving the last good registry.", self.path
+                )
+
+    def __repr__(self) -> str:
+        return f"RegistryWatcher({str(self.path)!r}, every {self.interval:g} s)"
+
+
+def file_signature(path: str | os.PathLike[str]) -> Signature:
+    """What tells an edit of the file: its mtime, size and inode (None when missing)."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _same_apps(old: Registry, new: Registry) -> None:
+    for key in ("legacy_app", "modern_app"):
+        before, after = getattr(old.model, key), getattr(new.model, key)
+        if before != after:
+            raise RegistryError(
+                [
+                    new.problem(
+                        (key,),
+                        f"{key} changed from {before!r} to {after!r}; "
+                        "a change of app needs a restart of the gateway.",
+                    )
+                ]
+            )
+
+
+def _log_restart_needed(old: Settings, new: Settings) -> None:
+    """Log the settings an edit changed that only a restart applies."""
+    for key in _RESTART_SETTINGS:
+        before, after = getattr(old, key), getattr(new, key)
+        if before != after:
+            if key == "store_url":  # never a password in the log
+                before, after = (hide_password(url) if url else url for url in (before, after))
+            logger.warning(
+                "settings.%s changed to %r; the gateway keeps %r until it restarts.",
+                key,
+                after,
+                before,
+            )

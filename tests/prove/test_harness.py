@@ -1,0 +1,461 @@
+"""routeshift.prove.harness: the in-process differential harness catches a wrong port.
+
+A small Flask app and its FastAPI port are built here, with `slips` that make the port
+deliberately wrong one way at a time; the registry is written to tmp_path.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import write_registry
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from flask import Blueprint, Flask, abort, jsonify, request
+from werkzeug.exceptions import BadRequest
+
+from routeshift.apps.pair import load_apps
+from routeshift.errors import ContractMismatch
+from routeshift.prove.cases import case
+from routeshift.prove.harness import CaseResult, ContractClient, Harness
+from routeshift.registry.load import load_registry
+
+CREATED_AT = datetime(2024, 1, 2, 3, 4, 5)
+FLASK_DATE = "Tue, 02 Jan 2024 03:04:05 GMT"
+
+#: Every "app" is sorted into one of these lists by the apps themselves, so a test can
+#: see which side served a request and inside which state.
+events: list[str] = []
+
+
+def legacy_app() -> Flask:
+    app = Flask(__name__)
+    users = Blueprint("users", __name__, url_prefix="/users")
+
+    @users.get("/<int:user_id>")
+    def get_user(user_id: int) -> Any:
+        events.append("legacy app")
+        if user_id != 1:
+            abort(404, description=f"User {user_id} not found")
+        return jsonify(id=1, name="Ann", created_at=CREATED_AT)
+
+    @users.post("")
+    def create_user() -> Any:
+        events.append("legacy app")
+        data = request.get_json(silent=True)
+        age = data.get("age") if isinstance(data, dict) else None
+        if not isinstance(age, int) or age < 0:
+            abort(400, description="age must be a positive integer")
+        response = jsonify(id=7, name=data["name"], age=age)
+        response.status_code = 201
+        response.headers["Location"] = "/users/7"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app.register_blueprint(users)
+
+    @app.get("/items")
+    def items() -> Any:
+        events.append("legacy app")
+        return jsonify(items=[{"id": n, "token": secrets.token_hex(8)} for n in (1, 2)])
+
+    return app
+
+
+def modern_app(*slips: str) -> FastAPI:
+    """The port; each slip makes it wrong in one way (or answer FastAPI's 422)."""
+    app = FastAPI()
+
+    @app.get("/users/{user_id}")
+    def get_user(user_id: int) -> Response:
+        events.append("modern app")
+        name = "full_name" if "renamed-field" in slips else "name"
+        created = CREATED_AT.isoformat() if "iso-date" in slips else FLASK_DATE
+        return JSONResponse({"id": 1, name: "Ann", "created_at": created})
+
+    @app.post("/users")
+    async def create_user(request: Request) -> Response:
+        events.append("modern app")
+        data = await request.json()
+        if not isinstance(data.get("age"), int) or data["age"] < 0:
+            if "fastapi-errors" in slips:
+                detail = [{"loc": ["body", "age"], "msg": "Input should be >= 0"}]
+                return JSONResponse({"detail": detail}, status_code=422)
+            if "conflict" in slips:
+                return JSONResponse({"detail": "taken"}, status_code=409)
+            page = BadRequest(description="age must be a positive integer")
+            return Response(page.get_body(), 400, dict(page.get_headers()))
+        headers = {"Location": "/users/7", "Cache-Control": "no-store"}
+        if "no-location" in slips:
+            del headers["Location"]
+        if "no-cache-control" in slips:
+            del headers["Cache-Control"]
+        status = 200 if "status-200" in slips else 201
+        body = {"id": 7, "name": data["name"], "age": data["age"]}
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.get("/items")
+    def items() -> Response:
+        events.append("modern app")
+        return JSONResponse({"items": [{"id": 1, "token": "abc"}, {"id": 2, "token": "def"}]})
+
+    return app
+
+
+def route(endpoint: str, rule: str, method: str, **extra: Any) -> dict[str, Any]:
+    return {"endpoint": endpoint, "rule": rule, "methods": [method], "state": "legacy", **extra}
+
+
+GET_USER = route("users.get_user", "/users/<int:user_id>", "GET")
+CREATE_USER = route("users.create_user", "/users", "POST")
+ITEMS = route("items", "/items", "GET")
+
+MakeHarness = Callable[..., Harness]
+
+
+@pytest.fixture
+def make_harness(tmp_path: Path) -> Iterator[MakeHarness]:
+    """make_harness(*slips, routes=[...]): the harness over legacy_app() and the port."""
+    made: list[Harness] = []
+    events.clear()
+
+    def make(
+        *slips: str, routes: list[dict[str, Any]] | None = None, find_noise: bool = True
+    ) -> Harness:
+        folder = tmp_path / f"registry-{len(made)}"
+        folder.mkdir()
+        path = write_registry(
+            folder,
+            routes if routes is not None else [GET_USER, CREATE_USER, ITEMS],
+            legacy_app="given_not_imported:app",
+            modern_app="given_not_imported:app",
+        )
+        registry = load_registry(path)
+        apps = load_apps(registry, legacy_app=legacy_app(), modern_app=modern_app(*slips))
+        made.append(Harness(registry, apps, find_noise=find_noise))
+        return made[-1]
+
+    yield make
+    for harness in made:
+        harness.close()
+
+
+def messages(result: CaseResult) -> list[str]:
+    return [str(difference) for difference in result.comparison.differences]
+
+
+GET_ANN = case("users.get_user", "GET", "/users/1")
+CREATE_ANN = case("users.create_user", "POST", "/users", json={"name": "Ann", "age": 30})
+BAD_AGE = case("users.create_user", "POST", "/users", json={"name": "Ann", "age": -1})
+
+
+# --- a faithful port passes ------------------------------------------------------------
+
+
+def test_faithful_port_passes_every_case(make_harness: MakeHarness) -> None:
+    harness = make_harness()
+    results = harness.run_all([GET_ANN, CREATE_ANN, BAD_AGE])
+    assert [messages(r) for r in results] == [[], [], []]
+    assert [(r.legacy.status, r.modern.status) for r in results] == [
+        (200, 200),
+        (201, 201),
+        (400, 400),
+    ]
+    assert all(r.passed and not r.noise and not r.comparison.accepted for r in results)
+
+
+# --- each slip is caught, with a message that says where and what -----------------------
+
+
+@pytest.mark.parametrize(
+    ("slip", "checked", "expected"),
+    [
+        pytest.param(
+            "renamed-field",
+            GET_ANN,
+            [
+                '/name: legacy "Ann" != modern (missing)',
+                '/full_name: legacy (missing) != modern "Ann"',
+            ],
+            id="renamed-field",
+        ),
+        pytest.param("status-200", CREATE_ANN, ["status: legacy 201 != modern 200"], id="status"),
+        pytest.param(
+            "no-location",
+            CREATE_ANN,
+            ['header:location: legacy "/users/7" != modern (missing)'],
+            id="missing-location",
+        ),
+        pytest.param(
+            "no-cache-control",
+            CREATE_ANN,
+            ['header:cache-control: legacy "no-store" != modern (missing)'],
+            id="missing-cache-control",
+        ),
+        pytest.param(
+            "iso-date",
+            GET_ANN,
+            [f'/created_at: legacy "{FLASK_DATE}" != modern "2024-01-02T03:04:05"'],
+            id="date-format",
+        ),
+    ],
+)
+def test_wrong_port_is_caught(
+    make_harness: MakeHarness, slip: str, checked: Any, expected: list[str]
+) -> None:
+    result = make_harness(slip).run(checked)
+    assert not result.passed
+    assert messages(result) == expected
+    for line in expected:
+        assert line in result.report()
+
+
+def test_date_in_another_format_passes_with_the_dates_normaliser(
+    make_harness: MakeHarness,
+) -> None:
+    harness = make_harness("iso-date", routes=[dict(GET_USER, normalise=["dates"])])
+    result = harness.run(GET_ANN)
+    assert result.passed, result.report()
+
+
+def test_dates_normaliser_still_catches_another_field(make_harness: MakeHarness) -> None:
+    harness = make_harness(
+        "iso-date", "renamed-field", routes=[dict(GET_USER, normalise=["dates"])]
+    )
+    assert messages(harness.run(GET_ANN)) == [
+        '/name: legacy "Ann" != modern (missing)',
+        '/full_name: legacy (missing) != modern "Ann"',
+    ]
+
+
+# --- noise: what differs between two legacy runs ---------------------------------------
+
+
+def test_random_legacy_field_is_noise_not_a_mismatch(make_harness: MakeHarness) -> None:
+    result = make_harness().run(case("items", "GET", "/items"))
+    assert result.passed, result.report()
+    assert [d.where for d in result.noise] == ["/items/0/token", "/items/1/token"]
+    assert result.suggested_ignore == ("/items/*/token",)
+    assert "ignore: [/items/*/token]" in result.report()
+    assert result.comparison.differences == ()
+
+
+def test_noise_already_ignored_is_not_reported_again(make_harness: MakeHarness) -> None:
+    harness = make_harness(routes=[dict(ITEMS, ignore=["/items/*/token"])])
+    result = harness.run(case("items", "GET", "/items"))
+    assert result.passed
+    assert result.noise == ()
+    assert result.suggested_ignore == ()
+    assert "noise" not in result.report()
+
+
+def test_noise_is_only_looked_for_on_safe_methods(make_harness: MakeHarness) -> None:
+    harness = make_harness()
+    harness.run(CREATE_ANN)
+    assert events == ["legacy app", "modern app"]
+
+
+# --- declared changes --------------------------------------------------------------------
+
+FASTAPI_ERRORS: list[dict[str, Any]] = [
+    {
+        "what": "status",
+        "legacy": 400,
+        "modern": 422,
+        "why": "FastAPI validation errors",
+    },
+    {
+        "what": "header:content-type",
+        "legacy": "text/html; charset=utf-8",
+        "modern": "application/json",
+        "why": "JSON errors",
+    },
+    {"what": "body", "legacy": "*", "modern": "*", "why": "FastAPI's detail list"},
+]
+
+
+def test_declared_changes_pass_and_are_listed(make_harness: MakeHarness) -> None:
+    routes = [dict(CREATE_USER, accept=FASTAPI_ERRORS, error_format="fastapi")]
+    result = make_harness("fastapi-errors", routes=routes).run(BAD_AGE)
+    assert result.passed, result.report()
+    assert [(d.where, a.what) for d, a in result.comparison.accepted] == [
+        ("status", "status"),
+        ("header:content-type", "header:content-type"),
+        ("body", "body"),
+    ]
+    report = result.report()
+    assert "declared changes" in report
+    assert "status: legacy 400 != modern 422 -- FastAPI validation errors" in report
+
+
+def test_declared_change_does_not_cover_another_value(make_harness: MakeHarness) -> None:
+    routes = [dict(CREATE_USER, accept=FASTAPI_ERRORS)]
+    result = make_harness("conflict", routes=routes).run(BAD_AGE)
+    assert messages(result) == ["status: legacy 400 != modern 409"]
+    assert [d.where for d, _ in result.comparison.accepted] == ["header:content-type", "body"]
+
+
+def test_only_the_declared_changes_pass(make_harness: MakeHarness) -> None:
+    routes = [dict(CREATE_USER, accept=FASTAPI_ERRORS[:1])]
+    result = make_harness("fastapi-errors", routes=routes).run(BAD_AGE)
+    assert [d.where for d in result.comparison.differences] == ["header:content-type", "body"]
+    assert [d.where for d, _ in result.comparison.accepted] == ["status"]
+
+
+def test_declared_changes_belong_to_their_route(make_harness: MakeHarness) -> None:
+    accept = [{"what": "status", "legacy": 201, "modern": 200, "why": "on another route"}]
+    routes = [GET_USER, dict(ITEMS, accept=accept), CREATE_USER]
+    result = make_harness("status-200", routes=routes).run(CREATE_ANN)
+    assert messages(result) == ["status: legacy 201 != modern 200"]
+
+
+def test_case_ignore_adds_to_the_routes(make_harness: MakeHarness) -> None:
+    harness = make_harness("renamed-field")
+    checked = case("users.get_user", "GET", "/users/1", ignore=["/name", "/full_name"])
+    assert harness.run(checked).passed
+
+
+def test_rules_come_from_the_entry_of_the_cases_rule(tmp_path: Path) -> None:
+    legacy = Flask(__name__)
+
+    @legacy.get("/pair", endpoint="pair")
+    @legacy.get("/pair/<int:n>", endpoint="pair")
+    def pair(n: int = 0) -> Any:
+        return jsonify(n=n, first=1, second=2)
+
+    modern = FastAPI()
+
+    @modern.get("/pair")
+    def pair_plain() -> Response:
+        return JSONResponse({"n": 0, "first": "changed", "second": 2})
+
+    @modern.get("/pair/{n}")
+    def pair_n(n: int) -> Response:
+        return JSONResponse({"n": n, "first": 1, "second": "changed"})
+
+    routes = [
+        route("pair", "/pair", "GET", ignore=["/first"]),
+        route("pair", "/pair/<int:n>", "GET", ignore=["/second"]),
+    ]
+    registry = load_registry(
+        write_registry(tmp_path, routes, legacy_app="given:app", modern_app="given:app")
+    )
+    harness = Harness(registry, load_apps(registry, legacy_app=legacy, modern_app=modern))
+    try:
+        second = case("pair", "GET", "/pair/3", query={"x": "1"})
+        assert harness.entry_for(second) is registry.routes[1]
+        assert harness.run(second).passed
+        assert harness.entry_for(case("pair", "HEAD", "/pair/3")) is registry.routes[1]
+        assert harness.entry_for(case("pair", "GET", "/pair")) is registry.routes[0]
+        assert harness.run(case("pair", "GET", "/pair")).passed
+        # a path legacy has no rule for: the endpoint's first entry, as before
+        assert harness.entry_for(case("pair", "GET", "/nowhere")) is registry.routes[0]
+    finally:
+        harness.close()
+
+
+# --- the state hook ----------------------------------------------------------------------
+
+
+@contextmanager
+def recorded(side: str) -> Iterator[None]:
+    events.append(f"enter {side}")
+    yield
+    events.append(f"exit {side}")
+
+
+def test_state_hook_wraps_each_request_of_each_side(make_harness: MakeHarness) -> None:
+    make_harness().run(CREATE_ANN, recorded)
+    assert events == [
+        "enter legacy",
+        "legacy app",
+        "exit legacy",
+        "enter modern",
+        "modern app",
+        "exit modern",
+    ]
+
+
+def test_state_hook_wraps_the_second_legacy_run_of_a_safe_request(
+    make_harness: MakeHarness,
+) -> None:
+    make_harness().run(GET_ANN, recorded)
+    sides = [event.split()[1] for event in events if event.startswith("enter")]
+    assert sides == ["legacy", "legacy", "modern"]
+    assert events.count("legacy app") == 2 and events.count("modern app") == 1
+
+
+def test_state_hook_once_per_side_without_noise_detection(make_harness: MakeHarness) -> None:
+    calls: list[str] = []
+
+    @contextmanager
+    def hook(side: str) -> Iterator[None]:
+        calls.append(side)
+        yield
+
+    harness = make_harness(find_noise=False)
+    harness.run(GET_ANN, hook)
+    harness.run(CREATE_ANN, hook)
+    assert calls == ["legacy", "modern", "legacy", "modern"]
+
+
+# --- ContractClient ------------------------------------------------------------------------
+
+
+def test_check_finds_the_endpoint_from_the_legacy_map(make_harness: MakeHarness) -> None:
+    # the dates normaliser of users.get_user makes this port pass: only if the entry is found
+    harness = make_harness("iso-date", routes=[dict(GET_USER, normalise=["dates"])])
+    client = ContractClient(harness)
+    result = client.check("GET", "/users/1")
+    assert result.case.endpoint == "users.get_user"
+    assert client.check("POST", "/users", json={"name": "Ann", "age": 3}).case.endpoint == (
+        "users.create_user"
+    )
+    assert [r.case.endpoint for r in client.results] == ["users.get_user", "users.create_user"]
+
+
+def test_check_raises_with_the_report(make_harness: MakeHarness) -> None:
+    client = ContractClient(make_harness("iso-date"))
+    with pytest.raises(ContractMismatch) as caught:
+        client.check("GET", "/users/1")
+    assert f'/created_at: legacy "{FLASK_DATE}" != modern "2024-01-02T03:04:05"' in str(
+        caught.value
+    )
+    assert caught.value.result.case.endpoint == "users.get_user"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "endpoint"),
+    [
+        pytest.param("GET", "/users/1?verbose=1", "users.get_user", id="query-string"),
+        pytest.param("HEAD", "/users/1", "users.get_user", id="head-is-get"),
+        pytest.param("GET", "/users/abc", "unmatched", id="converter-refuses"),
+        pytest.param("DELETE", "/users/1", "unmatched", id="method-not-allowed"),
+        pytest.param("GET", "/nowhere", "unmatched", id="no-rule"),
+    ],
+)
+def test_check_names_the_endpoint_legacy_routes_to(
+    make_harness: MakeHarness, method: str, path: str, endpoint: str
+) -> None:
+    client = ContractClient(make_harness())
+    try:
+        result = client.check(method, path)
+    except ContractMismatch as exc:  # FastAPI's JSON 404/405/422 against werkzeug's page
+        result = exc.result
+    assert result.case.endpoint == endpoint
+    assert client.results == [result]
+
+
+def test_replies_are_kept_for_the_report(make_harness: MakeHarness) -> None:
+    result = make_harness().run(CREATE_ANN)
+    assert result.legacy.header("location") == ["/users/7"] == result.modern.header("location")
+    data = result.as_dict()
+    assert data["id"] == "users.create_user::POST /users"
+    assert data["passed"] is True
+    assert data["status"] == {"legacy": 201, "modern": 201}

@@ -123,6 +123,14 @@ class GenerateError(RouteshiftError):
     """A route cannot be generated for: unknown entry, no modern route, unusable body,
     or the `generate` extra (hypothesis) is not installed."""
 
+    @classmethod
+    def extra_missing(cls, exc: ImportError) -> GenerateError:
+        """The error for an import of routeshift.prove.generated without its extra."""
+        return cls(
+            f"generated contract cases need hypothesis and hypothesis-jsonschema ({exc}). "
+            "Install them with `pip install 'routeshift[generate]'`."
+        )
+
 
 class ScaffoldError(RouteshiftError):
     """The route to scaffold, or an option, does not fit the apps."""

@@ -17,6 +17,8 @@ from typing import Any
 
 from routeshift.errors import AppImportError, did_you_mean
 
+__all__ = ["add_to_path", "load_app"]
+
 
 def load_app(import_string: str, *, search_dirs: tuple[Path, ...] = (), what: str = "app") -> Any:
     """Import and return the object `import_string` names.
@@ -29,12 +31,17 @@ def load_app(import_string: str, *, search_dirs: tuple[Path, ...] = (), what: st
             f"{what}: {import_string!r} is not an import string. "
             'Write "package.module:attribute" or "package.module:factory()".'
         )
-    for folder in reversed(search_dirs):
+    add_to_path(search_dirs)
+    module = _import_module(module_name, what)
+    return _evaluate(module, module_name, expression, what)
+
+
+def add_to_path(folders: tuple[Path, ...]) -> None:
+    """Put `folders` first on sys.path (the first of them first), once each."""
+    for folder in reversed(folders):
         entry = str(folder.resolve())
         if entry not in sys.path:
             sys.path.insert(0, entry)
-    module = _import_module(module_name, what)
-    return _evaluate(module, module_name, expression, what)
 
 
 def _import_module(module_name: str, what: str) -> Any:

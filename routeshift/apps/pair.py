@@ -16,6 +16,8 @@ from routeshift.registry.fit import check_routes
 from routeshift.registry.model import Registry
 from routeshift.routes import LegacyRoute, ModernRoute, handler_index, legacy_routes, modern_routes
 
+__all__ = ["Apps", "check_apps", "load_apps", "load_legacy_app", "search_dirs"]
+
 
 @dataclass(frozen=True, slots=True)
 class Apps:
@@ -31,7 +33,7 @@ class Apps:
 def load_legacy_app(registry: Registry) -> Any:
     """Import the Flask app the registry names; AppImportError when it is not one."""
     what = f"legacy_app in {registry.path}:{registry.line(('legacy_app',))}"
-    app = load_app(registry.model.legacy_app, search_dirs=_search(registry), what=what)
+    app = load_app(registry.model.legacy_app, search_dirs=search_dirs(registry), what=what)
     _require_flask(app, what, registry.model.legacy_app)
     return app
 
@@ -45,7 +47,7 @@ def load_apps(registry: Registry, legacy_app: Any = None, modern_app: Any = None
     if modern_app is None:
         modern_app = load_app(
             registry.model.modern_app,
-            search_dirs=_search(registry),
+            search_dirs=search_dirs(registry),
             what=f"modern_app in {registry.path}:{registry.line(('modern_app',))}",
         )
     found = modern_routes(modern_app)
@@ -59,7 +61,9 @@ def check_apps(registry: Registry, apps: Apps) -> None:
         raise RegistryError(problems)
 
 
-def _search(registry: Registry) -> tuple[Path, ...]:
+def search_dirs(registry: Registry) -> tuple[Path, ...]:
+    """Where the apps' modules are looked up: the registry's folder, then the working
+    directory (the contract cases' conftest.py imports from there too)."""
     return (registry.folder, Path.cwd())
 
 

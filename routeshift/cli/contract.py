@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from routeshift.apps.importer import add_to_path
+from routeshift.apps.pair import search_dirs
 from routeshift.cli.common import load_or_exit, registry_option
 from routeshift.errors import StoreError
 from routeshift.prove.cases import case_files, endpoint_of
@@ -103,6 +105,8 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
     ]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         args += ["-p", "routeshift.prove.pytest_plugin"]
+    # the cases' conftest.py imports the apps' modules: found as the registry finds them
+    add_to_path(search_dirs(registry))
     with contextlib.ExitStack() as stack:
         junit: Path | None = None
         if fmt == "junit":

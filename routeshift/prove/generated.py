@@ -21,14 +21,18 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import Unsatisfiable
-from hypothesis.strategies import SearchStrategy
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter, RoutingException
 
-from routeshift.errors import ContractMismatch, did_you_mean
-from routeshift.errors import GenerateError as GenerateError  # raised here too
+from routeshift.errors import ContractMismatch, GenerateError, did_you_mean
+
+try:
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis.errors import Unsatisfiable
+    from hypothesis.strategies import SearchStrategy
+except ImportError as exc:  # the `generate` extra is not installed
+    raise GenerateError.extra_missing(exc) from None
+
 from routeshift.prove.cases import Case
 from routeshift.prove.harness import CaseResult, Harness, StateHook, no_state
 from routeshift.prove.strategies import strategy_for

@@ -5,6 +5,14 @@ MIGRATION_STATUS, or migration_status.yaml in the rootdir), every case file in i
 `contracts_dir` is collected: one test per case, with the id `<endpoint>::<case id>`.
 Without a registry the plugin collects nothing, so it is harmless in other projects.
 
+The plugin is loaded in every project that has routeshift installed, so it never breaks
+a test run it has no part in: at import it needs only pytest and routeshift's registry
+reader (the harness, httpx and the store are imported when a contract test runs), it
+warns of nothing, and a migration_status.yaml that it only found in the rootdir but
+cannot read is reported in the header and collects nothing. A registry named on purpose
+(--routeshift-registry, the ini option, MIGRATION_STATUS) that cannot be read stops the
+run with its problems.
+
 Fixtures:
     contract          check requests against both sides: contract.check("GET", "/users/1")
     routeshift_state  the state hook; override it in a conftest.py to give each side the
@@ -18,21 +26,25 @@ import os
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from routeshift.errors import CaseFileError, RouteshiftError
-from routeshift.prove.cases import Case, load_cases
-from routeshift.prove.harness import CaseResult, ContractClient, Harness, StateHook
-from routeshift.prove.harness import no_state as _no_state
 from routeshift.registry.load import DEFAULT_PATH, ENV_PATH, ENV_PATH_ALIAS, load_registry
-from routeshift.store.sql import Store
 
-RESULTS = pytest.StashKey[list[CaseResult]]()
+if TYPE_CHECKING:
+    from routeshift.prove.cases import Case
+    from routeshift.prove.harness import CaseResult, ContractClient, Harness, StateHook
+
+__all__ = ["CASE", "RESULTS", "CaseFile", "CaseItem", "RouteCases"]
+
+RESULTS = pytest.StashKey[list["CaseResult"]]()
 REGISTRY = pytest.StashKey[Path | None]()
 CONTRACTS_DIR = pytest.StashKey[Path | None]()
-CASE = pytest.StashKey[Case]()
+CASE = pytest.StashKey["Case"]()
+#: why a registry found in the rootdir was not used (shown in the report header)
+SKIPPED = pytest.StashKey[str | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,16 +72,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = []
-    path = _registry_path(config)
-    config.stash[REGISTRY] = path
+    config.stash[SKIPPED] = None
     config.stash[CONTRACTS_DIR] = None
+    path, chosen = _registry_path(config)
+    config.stash[REGISTRY] = path
     if path is None:
         return
     try:
         registry = load_registry(path)
     except RouteshiftError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        if chosen:
+            raise pytest.UsageError(str(exc)) from None
+        # found, not asked for: this run may have nothing to do with routeshift
+        config.stash[REGISTRY] = None
+        config.stash[SKIPPED] = (
+            f"routeshift: {path} was not read, so no contract cases are collected "
+            f"({str(exc).splitlines()[0]} `routeshift check` shows why)"
+        )
+        return
     config.stash[CONTRACTS_DIR] = registry.contracts_dir.resolve()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return config.stash.get(SKIPPED, None)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -78,6 +103,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     path = config.stash.get(REGISTRY, None)
     if not config.getoption("routeshift_record") or not results or path is None:
         return
+    from routeshift.store.sql import Store
+
     try:
         with closing(Store.for_registry(load_registry(path))) as store:
             store.record_contract_run([r.outcome() for r in results])
@@ -85,7 +112,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         raise pytest.UsageError(f"routeshift: {exc}") from None
 
 
-def _registry_path(config: pytest.Config) -> Path | None:
+def _registry_path(config: pytest.Config) -> tuple[Path | None, bool]:
+    """The registry, and whether it was named on purpose (not found in the rootdir)."""
     chosen = (
         config.getoption("routeshift_registry")
         or config.getini("routeshift_registry")
@@ -93,9 +121,9 @@ def _registry_path(config: pytest.Config) -> Path | None:
         or os.environ.get(ENV_PATH_ALIAS)
     )
     if chosen:
-        return Path(chosen)
+        return Path(chosen), True
     default = Path(config.rootpath) / DEFAULT_PATH
-    return default if default.is_file() else None
+    return (default if default.is_file() else None), False
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -115,6 +143,8 @@ class CaseFile(pytest.File):
     node id `<file>::<endpoint>::<case id>` can be given back to pytest to rerun one."""
 
     def collect(self) -> Iterator[pytest.Collector]:
+        from routeshift.prove.cases import load_cases
+
         cases = load_cases(self.path)
         if cases:
             yield RouteCases.from_parent(self, name=cases[0].endpoint, cases=cases)
@@ -163,7 +193,9 @@ def routeshift_case(request: pytest.FixtureRequest) -> Case:
 @pytest.fixture
 def routeshift_state() -> StateHook:
     """Override in a conftest.py to give each side the same starting state."""
-    return _no_state
+    from routeshift.prove.harness import no_state
+
+    return no_state
 
 
 @pytest.fixture(scope="session")
@@ -174,6 +206,8 @@ def routeshift_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
             "routeshift: no registry found for the contract fixtures; pass "
             f"--routeshift-registry, set {ENV_PATH}, or put {DEFAULT_PATH} in the rootdir."
         )
+    from routeshift.prove.harness import Harness
+
     try:
         harness = Harness.from_registry(path)
     except RouteshiftError as exc:
@@ -188,6 +222,8 @@ def contract(
 ) -> ContractClient:
     """contract.check(method, path, ...) sends one request to both sides and fails the
     test with every difference; contract.run(case) returns the result without failing."""
+    from routeshift.prove.harness import ContractClient
+
     client = ContractClient(routeshift_harness, routeshift_state)
     client.results = request.config.stash[RESULTS]
     return client

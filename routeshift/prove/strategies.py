@@ -22,11 +22,16 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi.openapi.utils import get_openapi
-from hypothesis import strategies as st
-from hypothesis.strategies import SearchStrategy
-from hypothesis_jsonschema import from_schema
 
 from routeshift.errors import GenerateError
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.strategies import SearchStrategy
+    from hypothesis_jsonschema import from_schema
+except ImportError as exc:  # the `generate` extra is not installed
+    raise GenerateError.extra_missing(exc) from None
+
 from routeshift.prove.cases import Case, case
 
 Schema = dict[str, Any]

@@ -20,7 +20,7 @@ from sqlalchemy import insert
 
 from legacy_flask.database import dispose_engines, init_db, make_engine
 from legacy_flask.models import Task
-from routeshift.prove.harness import StateHook
+from routeshift import StateHook
 
 #: The task every copy starts with, so that GET /tasks/<id> has something to find.
 KNOWN_TASK = {

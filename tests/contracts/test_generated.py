@@ -8,7 +8,7 @@ per side (the `routeshift_state` fixture of conftest.py).
 
 from __future__ import annotations
 
-from routeshift.prove.generated import generated_test
+from routeshift import generated_test
 
 test_get_user = generated_test("users.get_user", "GET")
 test_list_users = generated_test("users.list_users", "GET")

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from legacy_flask.database import dispose_engines
-from routeshift.prove.cases import case
-from routeshift.prove.harness import Harness, StateHook
+from routeshift import Harness, StateHook, case
 
 CAROL = case("users.create_user", "POST", "/users", json={"name": "Carol", "email": "c@x.org"})
 

@@ -24,6 +24,13 @@ from werkzeug.http import parse_cookie
 
 from routeshift._asgi import header_values
 
+__all__ = [
+    "BUCKETS",
+    "Cohort",
+    "bucket",
+    "goes_modern",
+]
+
 BUCKETS = 10_000
 #: an HTTP token (RFC 9110): what a header or cookie name is made of
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

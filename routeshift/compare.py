@@ -30,6 +30,32 @@ from typing import Any
 
 from routeshift.errors import CompareError, did_you_mean
 
+__all__ = [
+    "ANY",
+    "COMPARED_HEADERS",
+    "DEFAULT_NORMALISERS",
+    "MISSING",
+    "NEVER_COMPARED",
+    "NORMALISERS",
+    "Accepted",
+    "Comparison",
+    "Difference",
+    "Missing",
+    "Reply",
+    "Rules",
+    "check_pointer",
+    "compare",
+    "content_type_key",
+    "diff",
+    "escape",
+    "normalise_dates",
+    "normalisers",
+    "parse_date",
+    "parse_json",
+    "pointer_matches",
+    "resolve",
+]
+
 NORMALISERS = frozenset({"json", "trailing_newline", "ensure_ascii", "dates"})
 DEFAULT_NORMALISERS = frozenset({"json", "trailing_newline", "ensure_ascii"})
 

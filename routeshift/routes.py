@@ -12,6 +12,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = [
+    "IMPLICIT_METHODS",
+    "RULE_VARIABLE",
+    "LegacyRoute",
+    "ModernRoute",
+    "flat_routes",
+    "handler_index",
+    "legacy_routes",
+    "modern_routes",
+    "to_fastapi_path",
+]
+
 #: Methods that every Flask rule answers on its own and that are never ported alone.
 IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 

@@ -9,6 +9,11 @@ from typing import Any
 
 from routeshift.errors import LifespanError
 
+__all__ = [
+    "ChildLifespan",
+    "Message",
+]
+
 logger = logging.getLogger("routeshift.serve.gateway")
 
 Message = dict[str, Any]

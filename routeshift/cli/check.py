@@ -11,6 +11,10 @@ from routeshift.cli.common import load_with_apps, registry_option, store_figures
 from routeshift.prove.cases import case_endpoints
 from routeshift.track.gate import check_migration, fails, findings_json, format_findings
 
+__all__ = [
+    "check",
+]
+
 
 @click.command()
 @registry_option

@@ -21,6 +21,11 @@ from routeshift.prove.cases import case_files, endpoint_of
 from routeshift.registry.load import registry_path
 from routeshift.store.sql import Store
 
+__all__ = [
+    "contract",
+    "format_contract_table",
+]
+
 
 class _ContractResults:
     """A pytest plugin object that takes the case results at the end of the session."""

@@ -21,6 +21,16 @@ from routeshift.store.records import StoredExchange, StoredMismatch
 from routeshift.store.redact import printable
 from routeshift.store.sql import FAILED_RESULTS, Store
 
+__all__ = [
+    "LINE_LIMIT",
+    "SCHEMA",
+    "counts",
+    "diffs",
+    "diffs_document",
+    "format_diffs",
+    "summary",
+]
+
 SCHEMA = "routeshift.diffs/1"
 #: characters of a difference line in the table (--full shows them whole)
 LINE_LIMIT = 300

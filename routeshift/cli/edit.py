@@ -29,6 +29,15 @@ from routeshift.registry.readiness import Lack, needs_proof, readiness
 from routeshift.routes import LegacyRoute, legacy_routes
 from routeshift.store.records import Verification
 
+__all__ = [
+    "format_option",
+    "method_option",
+    "promote",
+    "rollback",
+    "rule_option",
+    "sync",
+]
+
 format_option = click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )

@@ -9,7 +9,12 @@ import click
 
 from routeshift.cli.common import load_with_apps, registry_option
 from routeshift.errors import RouteshiftError, ScaffoldExists, display_path
-from routeshift.scaffold import Scaffold, plan_scaffold, write_files
+from routeshift.scaffold.plan import Scaffold, plan_scaffold, write_files
+
+__all__ = [
+    "format_report",
+    "scaffold",
+]
 
 
 @click.command()

@@ -11,13 +11,14 @@ import click
 
 from routeshift.cli.common import load_with_apps, registry_option, store_figures_or_exit
 from routeshift.prove.cases import case_endpoints
-from routeshift.track.report import (
-    build_progress,
-    format_status_html,
-    format_status_markdown,
-    format_status_table,
-    status_document,
-)
+from routeshift.track.report.html import format_status_html
+from routeshift.track.report.markdown import format_status_markdown
+from routeshift.track.report.progress import build_progress, status_document
+from routeshift.track.report.table import format_status_table
+
+__all__ = [
+    "status",
+]
 
 
 @click.command()

@@ -33,6 +33,22 @@ from routeshift.compare import Rules
 from routeshift.registry.model import Entry, Registry, State
 from routeshift.routes import LegacyRoute
 
+__all__ = [
+    "CACHE_SIZE",
+    "LEGACY_UNMATCHED",
+    "MODERN_ONLY",
+    "MODERN_ONLY_DECISION",
+    "UNMATCHED",
+    "Canary",
+    "Classifier",
+    "Decision",
+    "RouteKey",
+    "Shadow",
+    "Side",
+    "build_table",
+    "ported_paths",
+]
+
 UNMATCHED = "unmatched"
 MODERN_ONLY = "modern-only"
 

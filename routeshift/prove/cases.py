@@ -31,6 +31,17 @@ from routeshift.compare import check_pointer
 from routeshift.errors import CaseFileError, CompareError, FileError, Problem
 from routeshift.registry.source import Loc, by_line, line_of, parse_yaml, validation_message
 
+__all__ = [
+    "Case",
+    "CaseFileModel",
+    "CaseModel",
+    "case",
+    "case_endpoints",
+    "case_files",
+    "endpoint_of",
+    "load_cases",
+]
+
 _NO_JSON = object()
 
 

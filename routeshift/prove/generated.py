@@ -26,6 +26,21 @@ from werkzeug.routing import MapAdapter, RoutingException
 
 from routeshift.errors import ContractMismatch, GenerateError, did_you_mean
 
+__all__ = [
+    "DEFAULT_EXAMPLES",
+    "ENV_EXAMPLES",
+    "GeneratedMismatch",
+    "check_generated",
+    "entry_of",
+    "find_modern_route",
+    "generated_cases",
+    "generated_examples",
+    "generated_test",
+    "generation_settings",
+    "request_line",
+    "routes_to",
+]
+
 try:
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.errors import Unsatisfiable

@@ -31,6 +31,15 @@ from routeshift.registry.load import load_registry, registry_path
 from routeshift.registry.model import Entry, Registry
 from routeshift.store.records import CaseOutcome
 
+__all__ = [
+    "BASE_URL",
+    "CaseResult",
+    "ContractClient",
+    "Harness",
+    "StateHook",
+    "no_state",
+]
+
 #: state(side) -> a context manager around one request to that side ("legacy"/"modern").
 StateHook = Callable[[str], AbstractContextManager[object]]
 

@@ -25,6 +25,34 @@ from fastapi.openapi.utils import get_openapi
 
 from routeshift.errors import GenerateError
 
+__all__ = [
+    "BOOLEANS",
+    "CUSTOM_FORMATS",
+    "EDGE_FLOATS",
+    "EDGE_INTS",
+    "JSON_HEADERS",
+    "JSON_TYPES",
+    "NOT_JSON",
+    "ODD_NUMBERS",
+    "ODD_SEGMENTS",
+    "ODD_TEXT",
+    "Body",
+    "Operation",
+    "Param",
+    "Schema",
+    "body_strategy",
+    "edge_values",
+    "integers",
+    "invalid_bodies",
+    "json_strategy",
+    "operation_of",
+    "path_strategy",
+    "query_strategy",
+    "segments",
+    "strategy_for",
+    "text_values",
+]
+
 try:
     from hypothesis import strategies as st
     from hypothesis.strategies import SearchStrategy

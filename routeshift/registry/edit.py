@@ -44,6 +44,16 @@ from routeshift.registry.roundtrip import (
 from routeshift.registry.source import parse_yaml
 from routeshift.routes import LegacyRoute
 
+__all__ = [
+    "METHOD_ORDER",
+    "Action",
+    "Change",
+    "save_registry",
+    "set_state_text",
+    "sync_text",
+    "write_atomic",
+]
+
 #: The order methods are written in, for new entries.
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
 

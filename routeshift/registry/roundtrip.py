@@ -31,6 +31,22 @@ from ruamel.yaml.tokens import CommentToken
 
 from routeshift.errors import EditError
 
+__all__ = [
+    "Document",
+    "Group",
+    "carry_over",
+    "delete_item",
+    "delete_key",
+    "give_trailing",
+    "is_block",
+    "like",
+    "plain",
+    "set_after",
+    "set_string",
+    "take_after_key",
+    "take_trailing",
+]
+
 
 class Document:
     """One YAML text loaded for editing (`data`), and the text it becomes (`result()`).

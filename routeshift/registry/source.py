@@ -15,6 +15,15 @@ from pydantic import BaseModel
 
 from routeshift.errors import FileError, Problem, did_you_mean
 
+__all__ = [
+    "Loc",
+    "by_line",
+    "describe",
+    "line_of",
+    "parse_yaml",
+    "validation_message",
+]
+
 Loc = tuple[str | int, ...]
 
 

@@ -28,6 +28,24 @@ from routeshift.scaffold.render import (
 )
 from routeshift.scaffold.rules import translate_rule
 
+__all__ = [
+    "METHOD_ORDER",
+    "RESERVED_NAMES",
+    "OutputFile",
+    "Package",
+    "Scaffold",
+    "date_helper",
+    "default_module_path",
+    "find_route",
+    "modern_package",
+    "module_name_of",
+    "module_stem",
+    "plan_scaffold",
+    "sample_case",
+    "select_methods",
+    "write_files",
+]
+
 #: The order handlers are written in when a rule serves several methods.
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")
 #: Names a handler cannot take: the module's own.

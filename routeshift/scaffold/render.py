@@ -16,6 +16,18 @@ from routeshift.prove.cases import Case
 from routeshift.scaffold.rules import PathParameter, PathTranslation, py_str
 from routeshift.scaffold.shapes import Model, ModelPlanner, camel, infer_shape
 
+__all__ = [
+    "IMPORTED_NAMES",
+    "PROSE",
+    "WIDTH",
+    "HandlerSpec",
+    "ModuleSpec",
+    "Rendered",
+    "Sample",
+    "render_case_file",
+    "render_module",
+]
+
 WIDTH = 100
 PROSE = 88  # docstring paragraphs read better narrower than the code
 _RESPONSE_CLASSES = {"text/html": "HTMLResponse", "text/plain": "PlainTextResponse"}

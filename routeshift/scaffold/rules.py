@@ -11,6 +11,13 @@ from werkzeug.routing import parse_converter_args
 
 from routeshift.routes import RULE_VARIABLE, to_fastapi_path
 
+__all__ = [
+    "PathParameter",
+    "PathTranslation",
+    "py_str",
+    "translate_rule",
+]
+
 _CONVERTER_TYPES = {
     "default": "str",
     "string": "str",

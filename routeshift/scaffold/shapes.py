@@ -23,6 +23,25 @@ from typing import Any
 
 from pydantic import BaseModel
 
+__all__ = [
+    "DATE_COMMENT",
+    "RESERVED_FIELDS",
+    "SCALARS",
+    "FieldShape",
+    "Model",
+    "ModelField",
+    "ModelPlanner",
+    "Shape",
+    "camel",
+    "field_name",
+    "infer_shape",
+    "is_http_date",
+    "item_name",
+    "merge",
+    "plan_models",
+    "shape_of",
+]
+
 #: Scalar kinds in the order they are written in a union; "date" is written as str.
 SCALARS = ("bool", "int", "float", "str", "date")
 

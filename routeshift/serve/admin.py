@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from routeshift._asgi import Message, Receive, Send, header, local_path
 from routeshift.errors import StoreError
 from routeshift.prove.cases import case_endpoints
-from routeshift.track.report import build_progress, format_status_html, status_document
+from routeshift.track.report.html import format_status_html
+from routeshift.track.report.progress import build_progress, status_document
 
 if TYPE_CHECKING:
     from routeshift.apps.pair import Apps
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from routeshift.serve.metrics import Metrics
     from routeshift.store.records import ShadowSummary, Verification
     from routeshift.store.sql import Store
-    from routeshift.track.report import Progress
+    from routeshift.track.report.progress import Progress
 
 __all__ = [
     "ENV_ADMIN_TOKEN",

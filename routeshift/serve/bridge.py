@@ -34,6 +34,10 @@ from a2wsgi.wsgi import Body, build_environ
 
 from routeshift._asgi import Headers, Message, Receive, Send, header_values
 
+__all__ = [
+    "LegacyBridge",
+]
+
 logger = logging.getLogger("routeshift.serve.bridge")
 
 

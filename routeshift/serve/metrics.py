@@ -53,6 +53,14 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from routeshift.errors import MetricsError
 from routeshift.track.report.progress import Traffic
 
+__all__ = [
+    "BUCKETS",
+    "ENV_MULTIPROC_DIR",
+    "SIDES",
+    "Metrics",
+    "multiprocess_dir",
+]
+
 ENV_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 SIDES = ("legacy", "modern")
 #: request latency buckets, in seconds: a gateway answers in milliseconds

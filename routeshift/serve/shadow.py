@@ -40,6 +40,12 @@ from routeshift.registry.model import Settings
 from routeshift.serve.stamp import Stamp, modern_scope
 from routeshift.store.records import Exchange, Observation, ShadowResult
 
+__all__ = [
+    "INLINE_COMPARE",
+    "WARN_EVERY",
+    "ShadowRunner",
+]
+
 logger = logging.getLogger("routeshift.serve.shadow")
 
 WARN_EVERY = 60.0  # seconds between two warnings about one endpoint's failing copies

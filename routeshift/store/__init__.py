@@ -1,2 +1,4 @@
 """What was observed: the records (records), redaction before anything is kept
 (redact), the SQL store (sql) and the writer thread that feeds it (writer)."""
+
+__all__: list[str] = []

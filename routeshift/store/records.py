@@ -33,6 +33,30 @@ from routeshift.compare import MISSING, Difference, Reply
 from routeshift.registry.readiness import passing
 from routeshift.store.redact import Redactor
 
+__all__ = [
+    "BODY_LIMIT",
+    "EXCHANGE_COLUMNS",
+    "KEEPS_EXCHANGE",
+    "TRUNCATED",
+    "VALUE_LIMIT",
+    "CaseOutcome",
+    "Exchange",
+    "Observation",
+    "ShadowResult",
+    "ShadowSummary",
+    "StoredExchange",
+    "StoredMismatch",
+    "Verification",
+    "body_text",
+    "differences_json",
+    "jsonable",
+    "median",
+    "observation_row",
+    "stored_exchange",
+    "stored_mismatch",
+    "utc",
+]
+
 #: bytes of a stored body (request or reply) before it is cut with TRUNCATED
 BODY_LIMIT = 16 * 1024
 #: characters of a stored header value, query string, error or difference value

@@ -46,6 +46,14 @@ from routeshift.compare import (
     pointer_matches,
 )
 
+__all__ = [
+    "ALWAYS_REDACTED_HEADERS",
+    "FORM",
+    "REDACTED",
+    "Redactor",
+    "printable",
+]
+
 REDACTED = "[redacted]"
 
 #: headers that carry credentials: redacted whatever `settings.redact` says

@@ -52,7 +52,6 @@ from routeshift.errors import StoreError
 from routeshift.store.records import (
     EXCHANGE_COLUMNS,
     CaseOutcome,
-    Exchange,
     Observation,
     ShadowResult,
     ShadowSummary,
@@ -70,13 +69,17 @@ if TYPE_CHECKING:
     from routeshift.registry.model import Registry
 
 __all__ = [
-    "Exchange",
-    "Observation",
-    "ShadowResult",
-    "ShadowSummary",
+    "BUSY_TIMEOUT_MS",
+    "DEFAULT_FILE",
+    "ENV_STORE_URL",
+    "FAILED_RESULTS",
+    "LATENCY_WINDOW",
     "Store",
-    "StoredExchange",
-    "StoredMismatch",
+    "contract_results",
+    "contract_runs",
+    "hide_password",
+    "metadata",
+    "shadow_observations",
     "store_url",
 ]
 

@@ -32,6 +32,17 @@ if TYPE_CHECKING:
     from routeshift.apps.pair import Apps
     from routeshift.store.records import ShadowSummary, Verification
 
+__all__ = [
+    "Code",
+    "Finding",
+    "Level",
+    "check_migration",
+    "fails",
+    "findings_json",
+    "format_findings",
+    "summary",
+]
+
 
 class Level(enum.StrEnum):
     ERROR = "error"

@@ -25,28 +25,26 @@ from routeshift.errors import ScaffoldError, ScaffoldExists
 from routeshift.prove.cases import case, load_cases
 from routeshift.registry.load import load_registry
 from routeshift.routes import LegacyRoute, modern_routes
-from routeshift.scaffold import (
-    HandlerSpec,
-    ModuleSpec,
-    Sample,
-    find_route,
-    infer_shape,
-    modern_package,
-    plan_models,
-    plan_scaffold,
-    render_case_file,
-    render_module,
-    translate_rule,
-    write_files,
-)
 from routeshift.scaffold.plan import (
     date_helper,
     default_module_path,
+    find_route,
+    modern_package,
     module_name_of,
+    plan_scaffold,
     sample_case,
     select_methods,
+    write_files,
 )
-from routeshift.scaffold.shapes import Shape, field_name
+from routeshift.scaffold.render import (
+    HandlerSpec,
+    ModuleSpec,
+    Sample,
+    render_case_file,
+    render_module,
+)
+from routeshift.scaffold.rules import translate_rule
+from routeshift.scaffold.shapes import Shape, field_name, infer_shape, plan_models
 
 DATE = "Tue, 02 Jan 2024 03:04:05 GMT"
 
@@ -441,7 +439,7 @@ def test_module_name_follows_the_packages(tmp_path: Path) -> None:
 
 
 def test_write_files_never_overwrites_without_force(tmp_path: Path) -> None:
-    from routeshift.scaffold import OutputFile
+    from routeshift.scaffold.plan import OutputFile
 
     target = OutputFile(tmp_path / "deep" / "m.py", "new\n", "router module")
     write_files([target])

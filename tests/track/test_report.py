@@ -14,18 +14,18 @@ import pytest
 from routeshift.registry.model import Entry, Registry, RegistryModel
 from routeshift.routes import LegacyRoute, ModernRoute
 from routeshift.store.records import ShadowResult, ShadowSummary, StoredMismatch, Verification
-from routeshift.track.report import (
+from routeshift.track.report.html import format_status_html
+from routeshift.track.report.markdown import format_status_markdown
+from routeshift.track.report.progress import (
     SCHEMA,
     Progress,
     RouteProgress,
     Tally,
     build_progress,
-    format_status_html,
-    format_status_markdown,
-    format_status_table,
     percent,
     status_document,
 )
+from routeshift.track.report.table import format_status_table
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 

@@ -36,6 +36,10 @@ from routeshift.track.report.words import (
 if TYPE_CHECKING:
     from routeshift.store.records import StoredMismatch, Verification
 
+__all__ = [
+    "format_status_html",
+]
+
 
 #: the bar's segments, most advanced first: (css class, legend)
 _SEGMENTS = (

@@ -20,6 +20,10 @@ from routeshift.track.report.words import (
     verified_word,
 )
 
+__all__ = [
+    "format_status_markdown",
+]
+
 # --- markdown -------------------------------------------------------------------------
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~&"})

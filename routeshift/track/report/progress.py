@@ -26,6 +26,24 @@ from routeshift.routes import IMPLICIT_METHODS, LegacyRoute, ModernRoute, handle
 if TYPE_CHECKING:
     from routeshift.store.records import ShadowSummary, Verification
 
+__all__ = [
+    "SCHEMA",
+    "STATES",
+    "UNREGISTERED",
+    "BlueprintProgress",
+    "MethodProgress",
+    "Progress",
+    "RouteProgress",
+    "RouteRow",
+    "Tally",
+    "Traffic",
+    "build_progress",
+    "format_table",
+    "percent",
+    "route_rows",
+    "status_document",
+]
+
 
 SCHEMA = "routeshift.status/1"
 UNREGISTERED = "unregistered"

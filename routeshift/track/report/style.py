@@ -5,6 +5,11 @@ STATUS_CSS is the status page's; LIVE_CSS what the admin page adds (cards, small
 
 from __future__ import annotations
 
+__all__ = [
+    "LIVE_CSS",
+    "STATUS_CSS",
+]
+
 STATUS_CSS = """
 :root{--ink:#1f2328;--muted:#656d76;--line:#d0d7de;--panel:#f6f8fa;
 --verified:#1a7f37;--modern:#4ac26b;--canary:#d4a72c;--shadow:#8250df;

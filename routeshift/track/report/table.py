@@ -26,6 +26,11 @@ from routeshift.track.report.words import (
     yes,
 )
 
+__all__ = [
+    "RICH_ROUTE_LIMIT",
+    "format_status_table",
+]
+
 # --- table ----------------------------------------------------------------------------
 
 

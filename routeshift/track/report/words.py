@@ -11,6 +11,24 @@ from routeshift.track.report.progress import Progress, RouteProgress, Tally
 if TYPE_CHECKING:
     from routeshift.store.records import Verification
 
+__all__ = [
+    "fraction",
+    "generated_text",
+    "handler_word",
+    "has_shadow_runs",
+    "headline",
+    "in_flight",
+    "latest_mismatch_text",
+    "pct",
+    "run_text",
+    "shadow_text",
+    "state_text",
+    "state_word",
+    "verified_cell",
+    "verified_word",
+    "yes",
+]
+
 
 # --- words shared by the formats ----------------------------------------------------
 

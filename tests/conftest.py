@@ -159,3 +159,15 @@ def live() -> Iterator[Callable[..., LiveServer]]:
     for server in servers:
         with contextlib.suppress(Exception):
             server.stop()
+
+
+#: fixtures that start a real server or browser: a test using one is a `live` test
+LIVE_FIXTURES = frozenset({"live", "browser"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs a real server (`-m "not live"` leaves them out)."""
+    for item in items:
+        if LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)

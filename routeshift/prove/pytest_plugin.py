@@ -8,10 +8,10 @@ Without a registry the plugin collects nothing, so it is harmless in other proje
 The plugin is loaded in every project that has routeshift installed, so it never breaks
 a test run it has no part in: at import it needs only pytest and routeshift's registry
 reader (the harness, httpx and the store are imported when a contract test runs), it
-warns of nothing, and a migration_status.yaml that it only found in the rootdir but
-cannot read is reported in the header and collects nothing. A registry named on purpose
-(--routeshift-registry, the ini option, MIGRATION_STATUS) that cannot be read stops the
-run with its problems.
+warns of nothing, and a migration_status.yaml in the rootdir that is not routeshift's
+(it names none of legacy_app, modern_app, routes) is reported in the header and collects
+nothing. A registry that is routeshift's, or one named on purpose (--routeshift-registry,
+the ini option, MIGRATION_STATUS), that cannot be read stops the run with its problems.
 
 Fixtures:
     contract          check requests against both sides: contract.check("GET", "/users/1")
@@ -23,6 +23,7 @@ Fixtures:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -81,9 +82,9 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         registry = load_registry(path)
     except RouteshiftError as exc:
-        if chosen:
+        if chosen or _names_routeshifts_keys(path):
             raise pytest.UsageError(str(exc)) from None
-        # found, not asked for: this run may have nothing to do with routeshift
+        # found, not asked for, and someone else's file: not a routeshift project
         config.stash[REGISTRY] = None
         config.stash[SKIPPED] = (
             f"routeshift: {path} was not read, so no contract cases are collected "
@@ -110,6 +111,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             store.record_contract_run([r.outcome() for r in results])
     except RouteshiftError as exc:
         raise pytest.UsageError(f"routeshift: {exc}") from None
+
+
+#: a line that gives one of the registry's own top-level keys
+_REGISTRY_KEY = re.compile(rb"^(legacy_app|modern_app|routes)\s*:", re.MULTILINE)
+
+
+def _names_routeshifts_keys(path: Path) -> bool:
+    """Whether the file gives a top-level key of routeshift's registry (so it is one)."""
+    try:
+        return _REGISTRY_KEY.search(path.read_bytes()) is not None
+    except OSError:
+        return False
 
 
 def _registry_path(config: pytest.Config) -> tuple[Path | None, bool]:

@@ -12,6 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+# The plugin imports the harness and the store on first use. pytester's in-process runs
+# drop the modules a run imported; sqlalchemy imported twice breaks, so load them here.
+import routeshift.prove.harness  # noqa: F401
+import routeshift.store.sql  # noqa: F401
+
 pytest_plugins = ["pytester"]
 
 LEGACY = """
@@ -225,6 +230,25 @@ def test_bad_registry_is_a_usage_error_at_file_line(project: pytest.Pytester) ->
     result = project.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*migration_status.yaml:*legasy*Did you mean 'legacy'?*"])
+
+
+def test_someone_elses_migration_status_is_left_alone(pytester: pytest.Pytester) -> None:
+    """A rootdir file of that name that names none of the registry's keys is not
+    routeshift's: the run goes on, and the header says the cases were not collected."""
+    pytester.makefile(".yaml", migration_status="migrations: [001_init.sql]\n")
+    pytester.makepyfile(test_theirs="def test_it():\n    assert True\n")
+    result = pytester.runpytest("-W", "error")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["routeshift: *migration_status.yaml was not read*"])
+
+
+def test_a_routeshift_registry_named_by_the_environment_must_load(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makefile(".yaml", elsewhere="migrations: [001_init.sql]\n")
+    pytester.makepyfile(test_theirs="def test_it():\n    assert True\n")
+    monkeypatch.setenv("MIGRATION_STATUS", str(pytester.path / "elsewhere.yaml"))
+    assert pytester.runpytest().ret == pytest.ExitCode.USAGE_ERROR
 
 
 def test_registry_given_by_option(project: pytest.Pytester) -> None:

@@ -20,6 +20,8 @@ import pytest
 from conftest import write_registry
 from sqlalchemy import create_engine, text
 
+pytestmark = pytest.mark.live
+
 REPO = Path(__file__).resolve().parents[2]
 TESTS = Path(__file__).resolve().parents[1]
 SHADOWED = 120  # shadow requests sent; every one must be stored

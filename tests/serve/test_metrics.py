@@ -378,6 +378,7 @@ def listening(path: Path) -> bool:
     return True
 
 
+@pytest.mark.live
 def test_uvicorn_workers_report_one_sum(tmp_path: Path) -> None:
     """`uvicorn --workers 2`, no PROMETHEUS_MULTIPROC_DIR: either worker's /metrics counts
     the requests both answered."""

@@ -195,6 +195,27 @@ def test_verified_means_modern_with_a_passing_latest_run() -> None:
     assert route(result, "never").verification is None
 
 
+def test_ready_to_promote_is_the_readiness_rule() -> None:
+    """Handler, cases and a passing latest run: the rule `check` and `promote` use."""
+    names = ["ready", "no_cases", "failing", "no_handler", "shadowed", "done", "half"]
+    result = progress(
+        [
+            *(entry(name, f"/{name}", ["GET"], "legacy") for name in names[:4]),
+            entry("shadowed", "/shadowed", ["GET"], "shadow"),
+            entry("done", "/done", ["GET"], "modern"),
+            entry("half", "/half", ["GET"], "legacy"),  # POST is unregistered
+        ],
+        [*(legacy(name, f"/{name}") for name in names[:6]), legacy("half", "/half", "GET", "POST")],
+        [ModernRoute(f"/{n}", frozenset({"GET", "POST"}), n) for n in names if n != "no_handler"],
+        verifications={name: run(name, 2) for name in names} | {"failing": run("failing", 1, 1)},
+        cases=set(names) - {"no_cases"},
+    )
+    assert {r.endpoint for r in result.routes if r.ready} == {"ready", "shadowed"}
+    page = format_status_html(result)
+    assert page.count("ready to promote") == 2
+    assert "routeshift promote ready --to modern" in page
+
+
 def test_a_passing_run_verifies_only_the_modern_methods_of_a_route() -> None:
     result = progress(
         [
@@ -322,6 +343,7 @@ def test_status_document_schema() -> None:
         "sample": None,
         "shadow": None,
         "traffic": None,
+        "ready": False,
     }
 
 

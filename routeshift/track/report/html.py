@@ -312,11 +312,17 @@ def _live_route_html(route: RouteProgress, now: dt.datetime) -> str:
 
 
 def _state_pills(route: RouteProgress) -> str:
-    return "".join(
+    pills = "".join(
         f'<span class="pill {_state_class(m)}">{_esc(m.method)} {_esc(state_word(route, m.state))}'
         "</span>"
         for m in route.methods
     )
+    if route.ready:
+        pills += (
+            '<span class="pill ready" title="ported, contract cases pass: '
+            f'routeshift promote {_esc(route.endpoint)} --to modern">ready to promote</span>'
+        )
+    return pills
 
 
 def _owner_text(route: RouteProgress) -> str:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from routeshift.apps.pair import Apps
 from routeshift.registry.fit import handler_path
 from routeshift.registry.model import Entry, Registry, State
+from routeshift.registry.readiness import readiness
 from routeshift.routes import IMPLICIT_METHODS, LegacyRoute, ModernRoute, handler_index
 
 if TYPE_CHECKING:
@@ -242,6 +243,8 @@ class RouteProgress:
     sample: float | None = None  # shadow: the share of requests run on modern too
     shadow: ShadowSummary | None = None  # the store's shadow runs of the endpoint
     traffic: Traffic | None = None  # requests served by side (the gateway's metrics)
+    #: not modern yet, and its port may go modern now (routeshift.registry.readiness)
+    ready: bool = False
 
     @property
     def blueprint(self) -> str:
@@ -293,6 +296,7 @@ class RouteProgress:
             "sample": self.sample,
             "shadow": None if self.shadow is None else _shadow_dict(self.shadow),
             "traffic": None if self.traffic is None else _traffic_dict(self.traffic),
+            "ready": self.ready,
         }
 
     def __repr__(self) -> str:
@@ -410,6 +414,26 @@ def _route_progress(
                 verified=state == State.MODERN and run is not None and run.ok,
             )
         )
+    not_modern = [
+        (method, entry)
+        for method, entry in zip(methods, found, strict=True)
+        if entry is not None and entry.state is not State.MODERN
+    ]
+    ready = (
+        bool(not_modern)
+        and len(listed) == len(found)
+        and all(
+            readiness(
+                State.MODERN,
+                handler_path(entry, route),
+                [method],
+                handlers,
+                has_cases=route.endpoint in case_endpoints,
+                run=run,
+            ).ready
+            for method, entry in not_modern
+        )
+    )
     owners = sorted({entry.owner for entry in listed if entry.owner})
     canary = [e.percent for e in listed if e.state is State.CANARY and e.percent is not None]
     shadowed = [e.sample for e in listed if e.state is State.SHADOW]
@@ -425,6 +449,7 @@ def _route_progress(
         sample=min(shadowed) if shadowed else None,
         shadow=shadow.get(route.endpoint),
         traffic=None if traffic is None else traffic.get(route.endpoint, Traffic()),
+        ready=ready,
     )
 
 

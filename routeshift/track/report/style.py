@@ -51,6 +51,7 @@ td small{display:block;color:var(--muted);font-size:12px}
 margin:1px 4px 1px 0;white-space:nowrap}
 .pill.legacy{color:var(--ink)}
 .pill.canary{color:var(--ink)}
+.pill.ready{color:var(--verified);background:#fff;border:1px solid var(--verified)}
 .no{color:var(--muted)}
 .ok{color:var(--verified);font-weight:600}
 .bad{color:var(--unregistered);font-weight:600}

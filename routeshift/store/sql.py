@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import re
+import statistics
 import time
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
@@ -50,7 +51,6 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from routeshift.errors import StoreError
 from routeshift.store.records import (
-    EXCHANGE_COLUMNS,
     CaseOutcome,
     Observation,
     ShadowResult,
@@ -58,12 +58,14 @@ from routeshift.store.records import (
     StoredExchange,
     StoredMismatch,
     Verification,
-    median,
+)
+from routeshift.store.redact import Redactor
+from routeshift.store.rows import (
+    EXCHANGE_COLUMNS,
     observation_row,
     stored_exchange,
     stored_mismatch,
 )
-from routeshift.store.redact import Redactor
 
 if TYPE_CHECKING:
     from routeshift.registry.model import Registry
@@ -428,8 +430,8 @@ class Store:
                 mismatch=by_result.get(ShadowResult.MISMATCH.value, 0),
                 error=by_result.get(ShadowResult.ERROR.value, 0),
                 timeout=by_result.get(ShadowResult.TIMEOUT.value, 0),
-                legacy_ms_p50=median(legacy),
-                modern_ms_p50=median(modern),
+                legacy_ms_p50=_median(legacy),
+                modern_ms_p50=_median(modern),
                 latest_mismatch=latest.get(endpoint),
             )
         return summaries
@@ -485,6 +487,11 @@ def _scrub(text: str, url: str, shown: str) -> str:
     for secret in {password, unquote(password)} - {"", "***"}:
         text = text.replace(secret, "***")
     return text
+
+
+def _median(values: list[float]) -> float | None:
+    """The p50 of `values`, to the microsecond (in ms); None for none."""
+    return round(statistics.median(values), 3) if values else None
 
 
 def _aware(value: object) -> dt.datetime:

@@ -9,16 +9,9 @@ import pytest
 
 from routeshift.compare import MISSING, Difference, Reply, compare
 from routeshift.errors import CompareError
-from routeshift.store.records import (
-    BODY_LIMIT,
-    Exchange,
-    Observation,
-    ShadowResult,
-    body_text,
-    differences_json,
-    observation_row,
-)
+from routeshift.store.records import Exchange, Observation, ShadowResult
 from routeshift.store.redact import REDACTED, Redactor, printable
+from routeshift.store.rows import BODY_LIMIT, body_text, differences_json, observation_row
 
 SECRET = "s3cr3t-value"
 

@@ -1,6 +1,6 @@
 """routeshift sync, promote, rollback: the commands that write the registry.
 
-Each reads the registry's text, edits it with routeshift.editor (comments, order and
+Each reads the registry's text, edits it with routeshift.registry.edit (comments, order and
 formatting kept), validates the result and replaces the file atomically; a running
 gateway picks the change up. `rollback` is the emergency path: it needs neither the apps
 nor the store, only a registry that loads.

@@ -1,4 +1,4 @@
-"""Generated cases: requests from routeshift.strategies, sent to both sides.
+"""Generated cases: requests from routeshift.prove.strategies, sent to both sides.
 
 Only requests that the legacy app's url_map routes to the registry entry are sent (the
 gateway classifies with that map). Each goes through `Harness.run`; hypothesis shrinks the

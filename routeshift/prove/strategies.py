@@ -8,7 +8,7 @@
                       hypothesis-jsonschema), and invalid ones: wrong type, missing key,
                       bounds, extra key, other JSON, not JSON, no body
 
-Pure: knows no registry, legacy app or harness (routeshift.generate adds those).
+Pure: knows no registry, legacy app or harness (routeshift.prove.generated adds those).
 """
 
 from __future__ import annotations
@@ -544,7 +544,7 @@ def strategy_for(
 ) -> SearchStrategy[Case]:
     """Cases for a FastAPI route (APIRoute or RouteContext), named after `endpoint`.
 
-    Not filtered by the legacy app: `routeshift.generate.generated_cases` is this plus
+    Not filtered by the legacy app: `routeshift.prove.generated.generated_cases` is this plus
     that filter.
     """
     operation = operation_of(route, method)

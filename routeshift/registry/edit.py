@@ -1,6 +1,6 @@
 """Edits of migration_status.yaml for sync, promote and rollback: functions from text to
 text that keep the user's file (comments, blank lines, key order, flow lists, quoting;
-see routeshift.roundtrip), and the atomic write.
+see routeshift.registry.roundtrip), and the atomic write.
 
     sync_text(text, legacy_routes)              -> (text, changes)  new and retired routes
     set_state_text(text, endpoint, state, ...)  -> (text, changes)  promote, rollback

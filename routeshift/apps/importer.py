@@ -17,7 +17,7 @@ from typing import Any
 
 from routeshift.errors import AppImportError, did_you_mean
 
-__all__ = ["add_to_path", "load_app"]
+__all__ = ["add_to_path", "import_module", "load_app"]
 
 
 def load_app(import_string: str, *, search_dirs: tuple[Path, ...] = (), what: str = "app") -> Any:
@@ -42,6 +42,13 @@ def add_to_path(folders: tuple[Path, ...]) -> None:
         entry = str(folder.resolve())
         if entry not in sys.path:
             sys.path.insert(0, entry)
+
+
+def import_module(module_name: str, what: str, *, search_dirs: tuple[Path, ...] = ()) -> Any:
+    """Import `module_name` from `search_dirs` first; AppImportError says what failed,
+    and where (file:line) when the module raised."""
+    add_to_path(search_dirs)
+    return _import_module(module_name, what)
 
 
 def _import_module(module_name: str, what: str) -> Any:

@@ -13,6 +13,7 @@ from routeshift.cli.check import check
 from routeshift.cli.contract import contract
 from routeshift.cli.diffs import diffs
 from routeshift.cli.edit import promote, rollback, sync
+from routeshift.cli.init import init
 from routeshift.cli.routes import routes
 from routeshift.cli.scaffold import scaffold
 from routeshift.cli.status import status
@@ -26,5 +27,5 @@ def main() -> None:
     """Move a Flask app to FastAPI one route at a time."""
 
 
-for _command in (check, contract, diffs, promote, rollback, routes, scaffold, status, sync):
+for _command in (check, contract, diffs, init, promote, rollback, routes, scaffold, status, sync):
     main.add_command(_command)

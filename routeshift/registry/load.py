@@ -47,8 +47,8 @@ def load_registry(path: str | os.PathLike[str]) -> Registry:
                 Problem(
                     str(path),
                     0,
-                    "no such file. Create it (routeshift sync writes one from the legacy app), "
-                    f"or point {ENV_PATH} at it.",
+                    "no such file. Create it with `routeshift init` (it finds the Flask app "
+                    f"and lists every route as legacy), or point {ENV_PATH} at it.",
                 )
             ]
         ) from None

@@ -2,7 +2,7 @@
 
 Every request is classified (routeshift.decide.classify) with the current routing of the
 registry watcher (routeshift.serve.reload) and passed to the legacy bridge or the modern
-app; `Stamp` (routeshift.serve.stamp) finishes the response as the decision says,
+app; `Stamp` (routeshift.decide.stamp) finishes the response as the decision says,
 `X-Served-By: legacy|modern` included. A shadow route is served by legacy and copied to
 modern (routeshift.serve.shadow). The gateway's own paths come first: the admin pages
 and /metrics (routeshift.serve.admin).
@@ -19,13 +19,13 @@ import time
 from routeshift._asgi import ASGIApp, Receive, Scope, Send, local_path
 from routeshift.apps.lifespan import ChildLifespan
 from routeshift.decide.classify import Side
+from routeshift.decide.stamp import Stamp, modern_scope
 from routeshift.errors import LifespanError
 from routeshift.serve.admin import Admin
 from routeshift.serve.bridge import LegacyBridge
 from routeshift.serve.metrics import Metrics
 from routeshift.serve.reload import RegistryWatcher, Routing
 from routeshift.serve.shadow import ShadowRunner
-from routeshift.serve.stamp import Stamp, modern_scope
 from routeshift.store.sql import Store
 from routeshift.store.writer import ObservationWriter
 

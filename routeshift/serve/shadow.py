@@ -36,8 +36,8 @@ import anyio.to_thread
 from routeshift._asgi import ASGIApp, Message, Receive, Scope, Send
 from routeshift.compare import Difference, Reply, compare
 from routeshift.decide.classify import Decision, Shadow, Side
+from routeshift.decide.stamp import Stamp, modern_scope
 from routeshift.registry.model import Settings
-from routeshift.serve.stamp import Stamp, modern_scope
 from routeshift.store.records import Exchange, Observation, ShadowResult
 
 __all__ = [

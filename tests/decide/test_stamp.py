@@ -1,4 +1,4 @@
-"""routeshift.serve.stamp: the one send wrapper that finishes a routed response, for
+"""routeshift.decide.stamp: the one send wrapper that finishes a routed response, for
 either side (X-Served-By, the merged Allow, HEAD served as GET, the status)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from routeshift.decide.classify import Decision, Side
+from routeshift.decide.stamp import Stamp, modern_scope
 from routeshift.serve.bridge import LegacyBridge
-from routeshift.serve.stamp import Stamp, modern_scope
 
 Message = dict[str, Any]
 Environ = dict[str, Any]

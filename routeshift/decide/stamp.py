@@ -1,5 +1,6 @@
 """The one place a decision reaches the response: `Stamp` wraps the ASGI send of a request
-the gateway routes, for either side.
+the gateway routes, for either side (the gateway, its shadow copies and the contract
+harness all answer through it).
 
 - every response gets `X-Served-By: legacy|modern`;
 - the methods the modern app serves on a path that legacy's Allow does not know are

@@ -178,7 +178,7 @@ def test_missing_file_says_how_to_point_at_it(tmp_path: Path) -> None:
     assert problem.line == 0
     assert "no such file" in problem.message
     assert "MIGRATION_STATUS" in problem.message
-    assert "routeshift sync" in problem.message
+    assert "routeshift init" in problem.message
     assert str(problem).startswith(f"{path}: ")  # no ":0" for an unknown line
 
 

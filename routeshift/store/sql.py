@@ -1,15 +1,15 @@
 """What routeshift has observed, in SQL: contract runs and shadow observations.
 
 A SQLite file beside the registry by default (`routeshift.db`), any SQLAlchemy URL with
-`settings.store_url` or ROUTESHIFT_STORE_URL. Tables are created on first write; reading
-never creates anything.
+`settings.store_url` or ROUTESHIFT_STORE_URL. The tables (routeshift.store.schema) are
+created on first write; reading never creates anything.
 
 `status` and `promote` read "verified" from here: the latest contract result of every
 endpoint (its latest run that included that endpoint). The gateway writes shadow
-observations through an ObservationWriter (routeshift.writer: a thread, off the event
-loop); `diffs`, `status` and the admin pages read them back. Several processes (uvicorn
-workers) write one SQLite file at once: WAL, and a busy timeout instead of "database is
-locked".
+observations through an ObservationWriter (routeshift.store.writer: a thread, off the
+event loop); `diffs`, `status` and the admin pages read them back. Several processes
+(uvicorn workers) write one SQLite file at once: WAL, and a busy timeout instead of
+"database is locked".
 """
 
 from __future__ import annotations
@@ -26,18 +26,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
     Engine,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
     Table,
-    Text,
     create_engine,
     delete,
     event,
@@ -66,6 +56,7 @@ from routeshift.store.rows import (
     stored_exchange,
     stored_mismatch,
 )
+from routeshift.store.schema import contract_results, contract_runs, metadata, shadow_observations
 
 if TYPE_CHECKING:
     from routeshift.registry.model import Registry
@@ -77,11 +68,7 @@ __all__ = [
     "FAILED_RESULTS",
     "LATENCY_WINDOW",
     "Store",
-    "contract_results",
-    "contract_runs",
     "hide_password",
-    "metadata",
-    "shadow_observations",
     "store_url",
 ]
 
@@ -89,63 +76,6 @@ ENV_STORE_URL = "ROUTESHIFT_STORE_URL"
 DEFAULT_FILE = "routeshift.db"
 #: how long a SQLite writer waits for another process's write lock
 BUSY_TIMEOUT_MS = 10_000
-
-metadata = MetaData()
-
-contract_runs = Table(
-    "routeshift_contract_runs",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("finished_at", DateTime(timezone=True), nullable=False),
-    Column("cases", Integer, nullable=False),
-    Column("failed", Integer, nullable=False),
-)
-
-contract_results = Table(
-    "routeshift_contract_results",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("run_id", ForeignKey("routeshift_contract_runs.id"), nullable=False, index=True),
-    Column("endpoint", String(255), nullable=False, index=True),
-    Column("case_id", String(255), nullable=False),
-    Column("method", String(16), nullable=False),
-    Column("path", Text, nullable=False),
-    Column("passed", Boolean, nullable=False),
-    Column("differences", Text, nullable=False),  # JSON list of "where: legacy != modern"
-)
-
-
-shadow_observations = Table(
-    "routeshift_shadow_observations",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("endpoint", String(255), nullable=False),
-    Column("method", String(16), nullable=False),
-    Column("rule", Text, nullable=False),
-    Column("path", Text, nullable=False),
-    Column("result", String(16), nullable=False),
-    Column("legacy_status", Integer, nullable=False),
-    Column("modern_status", Integer),
-    Column("legacy_ms", Float, nullable=False),
-    Column("modern_ms", Float),
-    Column("differences", Text, nullable=False),  # JSON: see observations.StoredMismatch
-    Column("error", Text),
-    Column("worker", Integer, nullable=False),
-    # a mismatch's or an error's exchange, redacted and capped; NULL for the others
-    Column("query", Text),
-    Column("request_headers", Text),  # JSON list of [name, value]
-    Column("request_body", Text),
-    Column("legacy_headers", Text),
-    Column("legacy_body", Text),
-    Column("modern_headers", Text),
-    Column("modern_body", Text),
-    # diffs: the newest mismatches, of one endpoint or of all
-    Index("ix_routeshift_shadow_endpoint_result", "endpoint", "result", "id"),
-    Index("ix_routeshift_shadow_result", "result", "id"),
-    # shadow_summaries: the latest runs of each endpoint
-    Index("ix_routeshift_shadow_endpoint", "endpoint", "id"),
-)
 
 #: the runs of each endpoint its latency p50 is taken over (the latest ones)
 LATENCY_WINDOW = 1_000

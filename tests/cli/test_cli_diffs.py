@@ -15,7 +15,8 @@ from routeshift.cli import main
 from routeshift.compare import MISSING, Difference, Reply
 from routeshift.store.records import Exchange, Observation, ShadowResult
 from routeshift.store.redact import Redactor
-from routeshift.store.sql import Store, shadow_observations
+from routeshift.store.schema import shadow_observations
+from routeshift.store.sql import Store
 
 AT = dt.datetime(2024, 5, 1, 12, 0, 3, tzinfo=dt.UTC)
 JSON = (("content-type", "application/json"),)

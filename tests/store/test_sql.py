@@ -22,7 +22,8 @@ from routeshift.prove.harness import CaseResult
 from routeshift.registry.load import load_registry
 from routeshift.store.records import CaseOutcome, Exchange, Observation, ShadowResult
 from routeshift.store.redact import Redactor
-from routeshift.store.sql import Store, hide_password, shadow_observations, store_url
+from routeshift.store.schema import shadow_observations
+from routeshift.store.sql import Store, hide_password, store_url
 
 OK = Reply(200, (), b"")
 

@@ -9,7 +9,7 @@ import click
 
 from routeshift.cli.common import load_with_apps, registry_option
 from routeshift.registry.fit import check_routes
-from routeshift.track.report.progress import format_table, route_rows
+from routeshift.track.report.listing import format_table, route_rows
 
 __all__ = [
     "routes",

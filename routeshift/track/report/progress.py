@@ -18,7 +18,6 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from routeshift.apps.pair import Apps
 from routeshift.registry.fit import handler_path
 from routeshift.registry.model import Entry, Registry, State
 from routeshift.registry.readiness import readiness
@@ -35,13 +34,11 @@ __all__ = [
     "MethodProgress",
     "Progress",
     "RouteProgress",
-    "RouteRow",
     "Tally",
     "Traffic",
     "build_progress",
-    "format_table",
+    "entry_index",
     "percent",
-    "route_rows",
     "status_document",
 ]
 
@@ -66,75 +63,8 @@ class Traffic:
         return round(100 * self.modern / total, 1) if total else None
 
 
-@dataclass(frozen=True, slots=True)
-class RouteRow:
-    """One (legacy rule, method) as the registry and the apps see it."""
-
-    endpoint: str
-    method: str
-    rule: str
-    fastapi_path: str | None
-    state: str
-    modern_handler: bool
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "endpoint": self.endpoint,
-            "method": self.method,
-            "rule": self.rule,
-            "fastapi_path": self.fastapi_path,
-            "state": self.state,
-            "modern_handler": self.modern_handler,
-        }
-
-
-def route_rows(registry: Registry, apps: Apps) -> list[RouteRow]:
-    """Every (rule, method) of the legacy app, static left out; unregistered ones say so."""
-    entries = _entry_index(registry)
-    rows = []
-    for route in apps.legacy_routes:
-        if route.is_static:
-            continue
-        for method in sorted(route.methods):
-            found = entries.get((route.endpoint, route.rule, method))
-            path = handler_path(found, route)
-            rows.append(
-                RouteRow(
-                    endpoint=route.endpoint,
-                    method=method,
-                    rule=route.rule,
-                    fastapi_path=path,
-                    state=found.state.value if found else UNREGISTERED,
-                    modern_handler=path is not None and (path, method) in apps.handlers,
-                )
-            )
-    return rows
-
-
-def format_table(rows: list[RouteRow]) -> str:
-    header = ("ENDPOINT", "METHOD", "RULE", "FASTAPI PATH", "STATE", "HANDLER")
-    lines = [header] + [
-        (
-            r.endpoint,
-            r.method,
-            r.rule,
-            r.fastapi_path or "-",
-            r.state,
-            "yes" if r.modern_handler else "no",
-        )
-        for r in rows
-    ]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = [
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    ]
-    modern = sum(r.state == State.MODERN.value for r in rows)
-    text.append(f"\n{modern} of {len(rows)} route methods served by modern.")
-    return "\n".join(text)
-
-
-def _entry_index(registry: Registry) -> dict[tuple[str, str, str], Entry]:
+def entry_index(registry: Registry) -> dict[tuple[str, str, str], Entry]:
+    """The registry's entries by (endpoint, rule, method)."""
     entries: dict[tuple[str, str, str], Entry] = {}
     for entry in registry.routes:
         for method in entry.methods:
@@ -362,7 +292,7 @@ def build_progress(
     endpoint (Store.shadow_summaries()); `traffic` the requests per endpoint and side
     (only the gateway knows it: None elsewhere).
     """
-    entries = _entry_index(registry)
+    entries = entry_index(registry)
     handlers = handler_index(modern)
     groups: dict[str, list[RouteProgress]] = {}
     for route in legacy:

@@ -16,7 +16,7 @@ import click
 from routeshift.apps.importer import add_to_path
 from routeshift.apps.pair import search_dirs
 from routeshift.cli.common import load_or_exit, registry_option
-from routeshift.errors import StoreError
+from routeshift.errors import CaseFileError, StoreError
 from routeshift.prove.cases import case_files, endpoint_of
 from routeshift.registry.load import registry_path
 from routeshift.store.sql import Store
@@ -32,11 +32,13 @@ class _ContractResults:
 
     def __init__(self) -> None:
         self.results: list[Any] = []
+        self.misrouted: list[Any] = []
 
     def pytest_sessionfinish(self, session: Any) -> None:
-        from routeshift.prove.pytest_plugin import RESULTS
+        from routeshift.prove.pytest_plugin import MISROUTED, RESULTS
 
         self.results = list(session.config.stash.get(RESULTS, []))
+        self.misrouted = list(session.config.stash.get(MISROUTED, []))
 
 
 def format_contract_table(results: list[Any]) -> str:
@@ -46,6 +48,7 @@ def format_contract_table(results: list[Any]) -> str:
         lines.append(f"{mark} {result.case.test_id}  {result.case.method} {result.case.path}")
         if not result.passed:
             lines += [f"       {difference}" for difference in result.comparison.differences]
+            lines += result.raised_lines("       ")
             lines.append(f"       ({result.case.where})")
         if result.suggested_ignore:
             lines.append(f"       noise: add ignore: [{', '.join(result.suggested_ignore)}]")
@@ -123,9 +126,11 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
             code = pytest.main(args, plugins=[collector])
         # read before the folder goes; a run that broke off may have written none
         junit_xml = junit.read_text(encoding="utf-8") if junit and junit.is_file() else ""
-    results = collector.results
+    results, misrouted = collector.results, collector.misrouted
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or (
-        code == pytest.ExitCode.TESTS_FAILED and not any(not r.passed for r in results)
+        code == pytest.ExitCode.TESTS_FAILED
+        and not misrouted
+        and not any(not r.passed for r in results)
     ):
         click.echo(output.getvalue(), err=True)
         if code == pytest.ExitCode.NO_TESTS_COLLECTED:
@@ -133,18 +138,34 @@ def contract(registry_option: str | None, routes_filter: tuple[str, ...], fmt: s
         sys.exit(2 if code != pytest.ExitCode.TESTS_FAILED else 1)
     try:
         with contextlib.closing(Store.for_registry(registry)) as store:
-            store.record_contract_run([r.outcome() for r in results])
+            outcomes = [r.outcome() for r in results] + [m.outcome() for m in misrouted]
+            store.record_contract_run(outcomes)
     except StoreError as exc:
         click.echo(f"error: {exc} (the run is not recorded; status cannot see it).", err=True)
         sys.exit(2)
     if fmt == "json":
         failed = sum(not r.passed for r in results)
-        summary = {"cases": len(results), "passed": len(results) - failed, "failed": failed}
-        click.echo(
-            json.dumps({"summary": summary, "cases": [r.as_dict() for r in results]}, indent=2)
-        )
+        summary = {
+            "cases": len(results),
+            "passed": len(results) - failed,
+            "failed": failed,
+            "case_file_errors": len(misrouted),
+        }
+        document = {
+            "summary": summary,
+            "cases": [r.as_dict() for r in results],
+            "case_file_errors": [
+                {"id": m.case.test_id, "where": m.case.where, "message": m.problem.message}
+                for m in misrouted
+            ],
+        }
+        click.echo(json.dumps(document, indent=2))
     elif fmt == "junit":
         click.echo(junit_xml)
     else:
         click.echo(format_contract_table(results))
+    if misrouted:  # the other cases ran; the case file is wrong, which is bad input
+        problems = [m.problem for m in misrouted]
+        click.echo(f"error: {CaseFileError(problems)}", err=True)
+        sys.exit(2)
     sys.exit(0 if code == pytest.ExitCode.OK else 1)

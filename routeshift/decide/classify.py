@@ -28,10 +28,11 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, MapAdapter, RequestRedirect
 
 from routeshift._asgi import header, local_path
+from routeshift.apps.pair import Apps
 from routeshift.cohort import Cohort, goes_modern
 from routeshift.compare import Rules
 from routeshift.registry.model import Entry, Registry, State
-from routeshift.routes import LegacyRoute
+from routeshift.routes import LegacyRoute, flat_routes
 
 __all__ = [
     "CACHE_SIZE",
@@ -109,6 +110,8 @@ RouteKey = tuple[str, str, str]  # (endpoint, rule, method)
 
 #: Decisions remembered per (method, path); the least recently used goes when it is full.
 CACHE_SIZE = 8192
+#: the modern app's attributes that name its docs paths
+_DOCS_ATTRIBUTES = ("openapi_url", "docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url")
 
 
 def build_table(
@@ -201,6 +204,26 @@ class Classifier:
         # (method, path) -> Decision, least recently used first; only where the answer
         # does not depend on the host
         self._cache: OrderedDict[tuple[str, str], Decision] = OrderedDict()
+
+    @classmethod
+    def for_apps(cls, registry: Registry, apps: Apps, *, force_legacy: bool = False) -> Classifier:
+        """The classifier of `registry` over `apps`: the gateway's, and the contract
+        harness's. `force_legacy` (or settings.force_legacy) sends every route to legacy."""
+        modern = apps.modern
+        docs = {getattr(modern, name, None) for name in _DOCS_ATTRIBUTES}
+        table = build_table(
+            registry,
+            apps.legacy_routes,
+            apps.handlers,
+            force_legacy=force_legacy or registry.settings.force_legacy,
+        )
+        return cls(
+            apps.legacy.url_map,
+            table,
+            flat_routes(modern),
+            ported_paths(registry, apps.legacy_routes),
+            frozenset(p for p in docs if isinstance(p, str)),
+        )
 
     def classify(self, scope: Mapping[str, Any], path: str | None = None) -> Decision:
         """The whole decision for this request; `path` is its local_path when the caller

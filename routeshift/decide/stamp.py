@@ -15,7 +15,7 @@ from __future__ import annotations
 from routeshift._asgi import Headers, Message, Scope, Send
 from routeshift.decide.classify import Decision, Side
 
-__all__ = ["Stamp", "modern_scope"]
+__all__ = ["Stamp", "merge_allow", "modern_scope"]
 
 _SERVED_BY = {
     Side.LEGACY: (b"x-served-by", b"legacy"),
@@ -58,10 +58,15 @@ class Stamp:
         await self.send(message)
 
 
+def merge_allow(allow: str, extra: frozenset[str]) -> str:
+    """An Allow header's value with the methods of `extra` it lacks added, sorted."""
+    have = [m.strip() for m in allow.split(",") if m.strip()]
+    return ", ".join(have + sorted(m for m in extra if m not in have))
+
+
 def _merge_allow(headers: Headers, extra: frozenset[str]) -> None:
     for index, (name, value) in enumerate(headers):
         if name.lower() == b"allow":
-            have = [m.strip() for m in bytes(value).decode("latin-1").split(",") if m.strip()]
-            merged = have + sorted(m for m in extra if m not in have)
-            headers[index] = (b"allow", ", ".join(merged).encode("latin-1"))
+            merged = merge_allow(bytes(value).decode("latin-1"), extra)
+            headers[index] = (b"allow", merged.encode("latin-1"))
             return

@@ -1,5 +1,13 @@
 """The differential harness: send a case to the legacy and the modern app, compare.
 
+Each case is answered as the gateway would answer it, once with its route `legacy` and
+once with it `modern`: the gateway's own classifier (routeshift.decide.classify) routes
+it by the legacy app's url_map, and the decision is applied the gateway's way
+(routeshift.decide.stamp: a HEAD the port serves as a GET, the Allow that merges both
+sides' methods). A case whose request the url_map does not route to the case's endpoint
+is an error of its case file (CaseFileError, at its file:line, naming where the request
+does go): the gateway would never send it to that endpoint's port, so it is not compared.
+
 Both apps run in-process: the Flask app through httpx's WSGI transport, the FastAPI app
 through httpx's ASGI transport on an event loop the harness keeps (with the app's
 lifespan started once). A state hook gives each side the same starting state (for
@@ -17,18 +25,24 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlencode
 
 import httpx
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import RoutingException
+from flask.signals import got_request_exception
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect, RoutingException
 
+from routeshift._asgi import Scope
 from routeshift.apps.lifespan import ChildLifespan
 from routeshift.apps.pair import Apps, load_apps
 from routeshift.compare import Comparison, Difference, Reply, Rules, compare
-from routeshift.errors import ContractMismatch
+from routeshift.decide.classify import Classifier, Decision, Side
+from routeshift.decide.stamp import Stamp, merge_allow, modern_scope
+from routeshift.errors import CaseFileError, ContractMismatch, Problem
 from routeshift.prove.cases import Case
+from routeshift.raised import Raised
 from routeshift.registry.load import load_registry, registry_path
-from routeshift.registry.model import Entry, Registry
+from routeshift.registry.model import Entry, Registry, State
 from routeshift.store.records import CaseOutcome
 
 __all__ = [
@@ -36,6 +50,7 @@ __all__ = [
     "CaseResult",
     "ContractClient",
     "Harness",
+    "Misrouted",
     "StateHook",
     "no_state",
 ]
@@ -60,10 +75,21 @@ class CaseResult:
     legacy: Reply
     modern: Reply
     noise: tuple[Difference, ...] = ()
+    #: what each app raised while it answered (its 500), if it did
+    legacy_raised: Raised | None = None
+    modern_raised: Raised | None = None
 
     @property
     def passed(self) -> bool:
-        return self.comparison.equal
+        """Equal answers, and a port that did not raise (a shadow copy that raises is an
+        error too)."""
+        return self.comparison.equal and self.modern_raised is None
+
+    @property
+    def raised(self) -> tuple[tuple[str, Raised], ...]:
+        """(side, what it raised) for each side that raised."""
+        both = (("legacy", self.legacy_raised), ("modern", self.modern_raised))
+        return tuple((side, raised) for side, raised in both if raised is not None)
 
     @property
     def suggested_ignore(self) -> tuple[str, ...]:
@@ -80,13 +106,18 @@ class CaseResult:
         """What the store records of this case."""
         case = self.case
         differences = tuple(str(d) for d in self.comparison.differences)
+        if self.modern_raised is not None:
+            differences += (f"the modern app raised {self.modern_raised.headline}",)
         return CaseOutcome(case.endpoint, case.id, case.method, case.path, self.passed, differences)
 
     def report(self) -> str:
         case = self.case
         verdict = "ok" if self.passed else f"{len(self.comparison.differences)} difference(s)"
+        if self.comparison.equal and not self.passed:
+            verdict = "the modern app raised"
         lines = [f"{case.test_id}: {case.method} {case.path} ({case.where}): {verdict}"]
         lines += [f"  {difference}" for difference in self.comparison.differences]
+        lines += self.raised_lines("  ")
         if self.comparison.accepted:
             lines.append("  declared changes (accept in the registry):")
             for difference, declared in self.comparison.accepted:
@@ -114,7 +145,16 @@ class CaseResult:
             "noise": [_difference_dict(d) for d in self.noise],
             "suggested_ignore": list(self.suggested_ignore),
             "status": {"legacy": self.legacy.status, "modern": self.modern.status},
+            "raised": {side: raised.as_dict() for side, raised in self.raised},
         }
+
+    def raised_lines(self, indent: str) -> list[str]:
+        """What each side raised, with the last frames of its traceback."""
+        lines = []
+        for side, raised in self.raised:
+            lines.append(f"{indent}the {side} app raised {raised.headline}")
+            lines += [f"{indent}  at {frame}" for frame in raised.frames]
+        return lines
 
 
 def _difference_dict(difference: Difference) -> dict[str, Any]:
@@ -139,9 +179,7 @@ class Harness:
         self.apps = apps
         self.find_noise = find_noise
         self._legacy = httpx.Client(
-            transport=httpx.WSGITransport(
-                app=_pep3333_path(apps.legacy), raise_app_exceptions=False
-            ),
+            transport=httpx.WSGITransport(app=self._legacy_app, raise_app_exceptions=False),
             base_url=BASE_URL,
             follow_redirects=False,
         )
@@ -149,6 +187,15 @@ class Harness:
         self._lifespan_state: dict[str, Any] = {}
         self._lifespan: ChildLifespan | None = None
         self._modern: httpx.AsyncClient | None = None
+        # what each side raised during the request under way (Flask's own signal for a
+        # view that raised, the ASGI call for the port)
+        self._raised: dict[Side, Raised | None] = {Side.LEGACY: None, Side.MODERN: None}
+        got_request_exception.connect(self._legacy_raised, apps.legacy, weak=False)
+        # the gateway's classifier with every route legacy, and with every route modern
+        self._routes = {
+            Side.LEGACY: Classifier.for_apps(registry, apps, force_legacy=True),
+            Side.MODERN: Classifier.for_apps(_all_in(registry, State.MODERN), apps),
+        }
 
     @classmethod
     def from_registry(cls, path: str | Path | None = None, **options: Any) -> Harness:
@@ -163,27 +210,97 @@ class Harness:
             self._lifespan = ChildLifespan(self.apps.modern, scope)
             self._runner.run(self._lifespan.startup())
             self._modern = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=self._with_state, raise_app_exceptions=False),
+                transport=httpx.ASGITransport(app=self._modern_app, raise_app_exceptions=False),
                 base_url=BASE_URL,
                 follow_redirects=False,
             )
         return self._modern
 
-    async def _with_state(self, scope: Any, receive: Any, send: Any) -> None:
+    async def _modern_app(self, scope: Any, receive: Any, send: Any) -> None:
+        """The modern app as the gateway serves it with the route modern."""
+        decision = self._routes[Side.MODERN].classify(scope)
+        scope = modern_scope(scope, decision)
         scope["state"] = dict(self._lifespan_state)
-        await self.apps.modern(scope, receive, send)
+        try:
+            await self.apps.modern(scope, receive, Stamp(send, decision))
+        except Exception as exc:  # a server answers 500 (the app's own middleware sent it)
+            self._raised[Side.MODERN] = Raised.of(exc)
+            raise
 
-    def send_legacy(self, case: Case) -> Reply:
-        return _reply(self._legacy.request(case.method, case.path, **_request_options(case)))
+    def _legacy_app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """The Flask app as a WSGI server calls it: PATH_INFO as PEP 3333 has it (httpx's
+        WSGITransport puts decoded text there), an exception that escapes it kept."""
+        environ["PATH_INFO"] = environ["PATH_INFO"].encode("utf-8").decode("latin-1")
+        try:
+            return self.apps.legacy(environ, start_response)
+        except Exception as exc:  # PROPAGATE_EXCEPTIONS, or debug: a server answers 500
+            self._raised[Side.LEGACY] = Raised.of(exc)
+            raise
+
+    def _legacy_raised(self, sender: Any, exception: BaseException, **extra: Any) -> None:
+        """Flask's got_request_exception: a view raised and Flask answers its 500."""
+        self._raised[Side.LEGACY] = Raised.of(exception)
+
+    def decision(self, case: Case, side: Side) -> Decision:
+        """What the gateway decides for the case's request with its route on `side`."""
+        return self._routes[side].classify(_scope(case))
+
+    def send_legacy(self, case: Case, decision: Decision | None = None) -> Reply:
+        """The legacy app's answer, as the gateway gives it (its Allow merged)."""
+        if decision is None:
+            decision = self.decision(case, Side.LEGACY)
+        reply = _reply(self._legacy.request(case.method, case.path, **_request_options(case)))
+        return _with_allow(reply, decision.extra_allow)
 
     def send_modern(self, case: Case) -> Reply:
+        """The answer with the case's route modern: from the port, or from legacy for
+        what the gateway leaves to legacy then (an OPTIONS, say)."""
+        decision = self.decision(case, Side.MODERN)
+        if decision.side is Side.LEGACY:
+            return self.send_legacy(case, decision)
         client = self._start_modern()
         response = self._runner.run(
             client.request(case.method, case.path, **_request_options(case))
         )
         return _reply(response)
 
+    def routing_problem(self, case: Case) -> Problem | None:
+        """Why the gateway would never send this case to its endpoint's port, or None."""
+        decision = self.decision(case, Side.LEGACY)
+        if decision.endpoint == case.endpoint:
+            return None
+        method, path = case.method, case.path.partition("?")[0]
+        reaches = self._where_it_goes(method, path, decision)
+        return Problem(
+            case.file or "(written in Python)",
+            case.line,
+            f"case {case.id!r}: {method} {path} is not a request of {case.endpoint}: the "
+            f"legacy app's url_map sends it to {reaches}, so the gateway never sends it to "
+            f"the port of {case.endpoint}. Fix its path or method, or move the case to the "
+            "file of the endpoint it reaches.",
+        )
+
+    def _where_it_goes(self, method: str, path: str, decision: Decision) -> str:
+        if decision.endpoint not in ("unmatched", "modern-only"):
+            return f"endpoint {decision.endpoint!r}"
+        try:
+            self.apps.legacy.url_map.bind("localhost").match(unquote(path), method)
+        except RequestRedirect as redirect:
+            return f"a redirect to {redirect.new_url}"
+        except MethodNotAllowed as exc:
+            return (
+                f"no route for {method} (405; its rules serve {', '.join(exc.valid_methods or ())})"
+            )
+        except NotFound:
+            pass
+        except HTTPException:
+            pass
+        if decision.endpoint == "modern-only":
+            return "no route (a modern-only route of the modern app answers it)"
+        return "no route (404)"
+
     def close(self) -> None:
+        got_request_exception.disconnect(self._legacy_raised, self.apps.legacy)
         self._legacy.close()
         if self._modern is not None:
             self._runner.run(self._modern.aclose())
@@ -233,9 +350,16 @@ class Harness:
         return entry.rules().with_ignore(case.ignore)
 
     def run(self, case: Case, state: StateHook = no_state) -> CaseResult:
+        """Send the case to both sides and compare; CaseFileError when the gateway would
+        not send it to the case's endpoint at all."""
+        problem = self.routing_problem(case)
+        if problem is not None:
+            raise CaseFileError([problem])
         rules = self.rules_for(case)
+        self._raised = {Side.LEGACY: None, Side.MODERN: None}
         with state("legacy"):
             legacy = self.send_legacy(case)
+        legacy_raised = self._raised[Side.LEGACY]
         noise: tuple[Difference, ...] = ()
         if case.safe and self.find_noise:
             with state("legacy"):
@@ -247,7 +371,9 @@ class Harness:
         comparison = compare(legacy, modern, rules)
         if noise:
             comparison = _without_noise(comparison, noise)
-        return CaseResult(case, comparison, legacy, modern, noise)
+        return CaseResult(
+            case, comparison, legacy, modern, noise, legacy_raised, self._raised[Side.MODERN]
+        )
 
     def run_all(self, cases: Iterable[Case], state: StateHook = no_state) -> list[CaseResult]:
         return [self.run(case, state) for case in cases]
@@ -262,15 +388,42 @@ def _without_noise(comparison: Comparison, noise: tuple[Difference, ...]) -> Com
     )
 
 
-def _pep3333_path(app: Any) -> Callable[..., Any]:
-    """httpx's WSGITransport puts the decoded path into PATH_INFO as text; a WSGI server
-    gives UTF-8 bytes decoded as latin-1 (PEP 3333), as the gateway's bridge does."""
+def _all_in(registry: Registry, state: State) -> Registry:
+    """The registry with every entry in `state` (no canary percent, no shadow sample)."""
+    routes = tuple(
+        entry.model_copy(update={"state": state, "percent": None}) for entry in registry.routes
+    )
+    model = registry.model.model_copy(update={"routes": routes})
+    return Registry(registry.path, model, registry.marks)
 
-    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
-        environ["PATH_INFO"] = environ["PATH_INFO"].encode("utf-8").decode("latin-1")
-        return app(environ, start_response)
 
-    return wsgi
+def _scope(case: Case) -> Scope:
+    """The ASGI scope of the case's request, as far as the classifier reads one."""
+    path, _, query = case.path.partition("?")
+    query_string = query or urlencode(list(case.query.items()), doseq=True)
+    headers = [(b"host", b"localhost")] + [
+        (name.lower().encode("latin-1"), str(value).encode("latin-1"))
+        for name, value in case.headers.items()
+    ]
+    return {
+        "type": "http",
+        "method": case.method,
+        "path": unquote(path),
+        "root_path": "",
+        "query_string": query_string.encode("latin-1"),
+        "headers": headers,
+    }
+
+
+def _with_allow(reply: Reply, extra: frozenset[str]) -> Reply:
+    """The reply with `extra` merged into its Allow, as the gateway's Stamp merges it."""
+    if not extra or not any(name == "allow" for name, _ in reply.headers):
+        return reply
+    headers = tuple(
+        (name, merge_allow(value, extra) if name == "allow" else value)
+        for name, value in reply.headers
+    )
+    return Reply(reply.status, headers, reply.body)
 
 
 def _request_options(case: Case) -> dict[str, Any]:
@@ -289,6 +442,20 @@ def _reply(response: httpx.Response) -> Reply:
     return Reply(response.status_code, headers, response.content)
 
 
+@dataclass(frozen=True, slots=True)
+class Misrouted:
+    """A case the gateway would never send to its endpoint: an error of its case file."""
+
+    case: Case
+    problem: Problem
+
+    def outcome(self) -> CaseOutcome:
+        """Recorded as a failed case, so the endpoint is not verified until it is fixed."""
+        case = self.case
+        why = (f"case file: {self.problem.message}",)
+        return CaseOutcome(case.endpoint, case.id, case.method, case.path, False, why)
+
+
 @dataclass
 class ContractClient:
     """The `contract` fixture: check cases written in Python against both sides."""
@@ -296,9 +463,16 @@ class ContractClient:
     harness: Harness
     state: StateHook = no_state
     results: list[CaseResult] = field(default_factory=list)
+    misrouted: list[Misrouted] = field(default_factory=list)
 
     def run(self, case: Case) -> CaseResult:
-        result = self.harness.run(case, self.state)
+        """Both answers compared; CaseFileError (kept in `misrouted`) for a case the
+        gateway would not send to its endpoint."""
+        try:
+            result = self.harness.run(case, self.state)
+        except CaseFileError as exc:
+            self.misrouted.extend(Misrouted(case, problem) for problem in exc.problems)
+            raise
         self.results.append(result)
         return result
 

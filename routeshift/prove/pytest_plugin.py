@@ -36,11 +36,13 @@ from routeshift.registry.load import DEFAULT_PATH, ENV_PATH, ENV_PATH_ALIAS, loa
 
 if TYPE_CHECKING:
     from routeshift.prove.cases import Case
-    from routeshift.prove.harness import CaseResult, ContractClient, Harness, StateHook
+    from routeshift.prove.harness import CaseResult, ContractClient, Harness, Misrouted, StateHook
 
-__all__ = ["CASE", "RESULTS", "CaseFile", "CaseItem", "RouteCases"]
+__all__ = ["CASE", "MISROUTED", "RESULTS", "CaseFile", "CaseItem", "RouteCases"]
 
 RESULTS = pytest.StashKey[list["CaseResult"]]()
+#: cases the gateway would never send to their endpoint: errors of their case files
+MISROUTED = pytest.StashKey[list["Misrouted"]]()
 REGISTRY = pytest.StashKey[Path | None]()
 CONTRACTS_DIR = pytest.StashKey[Path | None]()
 CASE = pytest.StashKey["Case"]()
@@ -73,6 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = []
+    config.stash[MISROUTED] = []
     config.stash[SKIPPED] = None
     config.stash[CONTRACTS_DIR] = None
     path, chosen = _registry_path(config)
@@ -100,15 +103,16 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    results = config.stash.get(RESULTS, [])
+    outcomes = [r.outcome() for r in config.stash.get(RESULTS, [])]
+    outcomes += [m.outcome() for m in config.stash.get(MISROUTED, [])]
     path = config.stash.get(REGISTRY, None)
-    if not config.getoption("routeshift_record") or not results or path is None:
+    if not config.getoption("routeshift_record") or not outcomes or path is None:
         return
     from routeshift.store.sql import Store
 
     try:
         with closing(Store.for_registry(load_registry(path))) as store:
-            store.record_contract_run([r.outcome() for r in results])
+            store.record_contract_run(outcomes)
     except RouteshiftError as exc:
         raise pytest.UsageError(f"routeshift: {exc}") from None
 
@@ -191,7 +195,10 @@ class CaseItem(pytest.Function):
 
 
 def _run_case(routeshift_case: Case, contract: ContractClient) -> None:
-    result = contract.run(routeshift_case)
+    try:
+        result = contract.run(routeshift_case)
+    except CaseFileError as exc:  # the case, not the port, is wrong: said at its line
+        pytest.fail(str(exc), pytrace=False)
     if not result.passed:  # failed outside an `except`, so the report is shown once
         pytest.fail(result.report(), pytrace=False)
 
@@ -239,4 +246,5 @@ def contract(
 
     client = ContractClient(routeshift_harness, routeshift_state)
     client.results = request.config.stash[RESULTS]
+    client.misrouted = request.config.stash[MISROUTED]
     return client

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from routeshift.apps.pair import Apps, check_apps
-from routeshift.decide.classify import Classifier, build_table, ported_paths
+from routeshift.decide.classify import Classifier
 from routeshift.errors import RegistryError, RouteshiftError
 from routeshift.registry.load import load_registry
 from routeshift.registry.model import Registry, Settings
-from routeshift.routes import flat_routes
 from routeshift.serve.admin import AdminPaths
 from routeshift.store.sql import hide_password
 
@@ -33,8 +32,6 @@ __all__ = ["RegistryWatcher", "Routing", "file_signature"]
 
 logger = logging.getLogger("routeshift.serve.gateway")
 
-#: the modern app's attributes that name its docs paths
-_DOCS_ATTRIBUTES = ("openapi_url", "docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url")
 #: settings an edit changes only at the next start, with the reason logged
 _RESTART_SETTINGS = ("bridge_threads", "store_url")
 
@@ -53,21 +50,7 @@ class Routing:
     def build(cls, registry: Registry, apps: Apps, *, force_legacy: bool) -> Routing:
         """The routing of `registry` over `apps`; `force_legacy` is the environment's
         switch (the registry's own, settings.force_legacy, is read here too)."""
-        modern = apps.modern
-        docs = {getattr(modern, name, None) for name in _DOCS_ATTRIBUTES}
-        table = build_table(
-            registry,
-            apps.legacy_routes,
-            apps.handlers,
-            force_legacy=force_legacy or registry.settings.force_legacy,
-        )
-        classifier = Classifier(
-            apps.legacy.url_map,
-            table,
-            flat_routes(modern),
-            ported_paths(registry, apps.legacy_routes),
-            frozenset(p for p in docs if isinstance(p, str)),
-        )
+        classifier = Classifier.for_apps(registry, apps, force_legacy=force_legacy)
         return cls(registry, classifier, AdminPaths.of(registry.settings))
 
     def __repr__(self) -> str:

@@ -95,7 +95,7 @@ def test_contract_route_filter_and_json(tmp_path: Path) -> None:
     result = run_contract(registry, "--route", "items.listing", "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["summary"] == {"cases": 1, "passed": 1, "failed": 0}
+    assert report["summary"] == {"cases": 1, "passed": 1, "failed": 0, "case_file_errors": 0}
     assert report["cases"][0]["id"] == "items.listing::listing"
 
 
@@ -157,6 +157,30 @@ def test_contract_bad_case_file_exits_2_with_file_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "items.item.yaml:4" in result.output
     assert "Did you mean 'json'?" in result.output
+
+
+def test_contract_a_case_the_gateway_never_sends_to_its_endpoint_exits_2(
+    tmp_path: Path,
+) -> None:
+    """`/items/abc` matches no rule of items.item (its converter is int): legacy's 404
+    answers it through the gateway, so comparing it with the port would prove nothing."""
+    cases = "cases:\n  - id: one\n    path: /items/1\n  - id: abc\n    path: /items/abc\n"
+    registry = contract_project(tmp_path, {"items.item": cases, "items.listing": PASSING})
+    result = run_contract(registry)
+    assert result.exit_code == 2, result.output
+    assert "items.item.yaml:4: case 'abc': GET /items/abc is not a request of items.item" in (
+        result.output
+    )
+    assert "no route (404)" in result.output
+    # the other cases ran, and the endpoint is not verified while its case file is wrong
+    assert "ok   items.listing::listing" in result.output
+    assert "FAIL items.item::one" in result.output
+    from routeshift.registry.load import load_registry
+    from routeshift.store.sql import Store
+
+    verifications = Store.for_registry(load_registry(registry)).verifications()
+    assert (verifications["items.item"].passed, verifications["items.item"].failed) == (0, 2)
+    assert verifications["items.listing"].ok
 
 
 def test_contract_unknown_route_exits_2(tmp_path: Path) -> None:

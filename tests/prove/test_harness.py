@@ -6,6 +6,7 @@ deliberately wrong one way at a time; the registry is written to tmp_path.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from flask import Blueprint, Flask, abort, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from routeshift.apps.pair import load_apps
-from routeshift.errors import ContractMismatch
+from routeshift.errors import CaseFileError, ContractMismatch
 from routeshift.prove.cases import case
 from routeshift.prove.harness import CaseResult, ContractClient, Harness
 from routeshift.registry.load import load_registry
@@ -459,3 +460,128 @@ def test_replies_are_kept_for_the_report(make_harness: MakeHarness) -> None:
     assert data["id"] == "users.create_user::POST /users"
     assert data["passed"] is True
     assert data["status"] == {"legacy": 201, "modern": 201}
+
+
+# --- answered as the gateway answers ----------------------------------------------------
+
+
+def test_a_head_case_is_served_as_the_gateway_serves_it(make_harness: MakeHarness) -> None:
+    """The port has no HEAD route: the gateway serves the HEAD as a GET without its body,
+    so the contract does too (it answered 405 with `Allow: GET` before)."""
+    result = make_harness().run(case("users.get_user", "HEAD", "/users/1"))
+    assert (result.legacy.status, result.modern.status) == (200, 200)
+    assert result.modern.body == b""
+    assert messages(result) == []
+
+
+def test_an_options_case_merges_both_sides_methods(make_harness: MakeHarness) -> None:
+    result = make_harness().run(case("users.get_user", "OPTIONS", "/users/1"))
+    assert messages(result) == []
+    assert dict(result.modern.headers)["allow"] == dict(result.legacy.headers)["allow"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "reaches"),
+    [
+        pytest.param("GET", "/users/abc", "no route (404)", id="converter-refuses"),
+        pytest.param("GET", "/items", "endpoint 'items'", id="another-endpoint"),
+        pytest.param("DELETE", "/users/1", "no route for DELETE (405", id="method-not-served"),
+    ],
+)
+def test_a_case_the_gateway_would_not_send_to_its_endpoint_is_a_case_file_error(
+    make_harness: MakeHarness, method: str, path: str, reaches: str
+) -> None:
+    harness = make_harness()
+    misrouted = case("users.get_user", method, path, id="odd")
+    misrouted = dataclasses.replace(misrouted, file="tests/contracts/users.get_user.yaml", line=7)
+    with pytest.raises(CaseFileError) as raised:
+        harness.run(misrouted)
+    (problem,) = raised.value.problems
+    assert (problem.file, problem.line) == ("tests/contracts/users.get_user.yaml", 7)
+    assert f"{method} {path} is not a request of users.get_user" in problem.message
+    assert reaches in problem.message
+    assert events == []  # neither side was asked: nothing to compare
+    # the client keeps it apart, and the other cases still run
+    client = ContractClient(harness)
+    with pytest.raises(CaseFileError):
+        client.run(misrouted)
+    assert client.run(GET_ANN).passed
+    assert [m.case.id for m in client.misrouted] == ["odd"]
+    assert client.misrouted[0].outcome().passed is False
+
+
+# --- what a side raised is shown ----------------------------------------------------------
+
+
+def raising_legacy() -> Flask:
+    app = Flask(__name__)
+    users = Blueprint("users", __name__, url_prefix="/users")
+
+    @users.get("/<int:user_id>")
+    def get_user(user_id: int) -> Any:
+        raise LookupError(f"no shard for user {user_id}")
+
+    app.register_blueprint(users)
+    return app
+
+
+def raising_modern() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/users/{user_id}")
+    def get_user(user_id: int) -> Any:
+        return undefined_name  # type: ignore[name-defined]  # noqa: F821  # the slip
+
+    return app
+
+
+@pytest.fixture
+def raising(tmp_path: Path) -> Iterator[Callable[[Flask, FastAPI], Harness]]:
+    made: list[Harness] = []
+
+    def make(legacy: Flask, modern: FastAPI) -> Harness:
+        path = write_registry(tmp_path, [GET_USER], legacy_app="x:app", modern_app="x:app")
+        registry = load_registry(path)
+        apps = load_apps(registry, legacy_app=legacy, modern_app=modern)
+        made.append(Harness(registry, apps))
+        return made[-1]
+
+    yield make
+    for harness in made:
+        harness.close()
+
+
+def test_a_port_that_raises_is_shown_with_its_exception_and_frames(
+    raising: Callable[[Flask, FastAPI], Harness],
+) -> None:
+    result = raising(legacy_app(), raising_modern()).run(GET_ANN)
+    assert not result.passed
+    assert result.modern_raised is not None and result.legacy_raised is None
+    assert result.modern_raised.type == "NameError"
+    assert "undefined_name" in result.modern_raised.message
+    assert result.modern_raised.frames[-1].startswith(f"{__file__}:")
+    assert "return undefined_name" in result.modern_raised.frames[-1]
+    report = result.report()
+    assert "the modern app raised NameError: name 'undefined_name' is not defined" in report
+    assert f"  at {__file__}:" in report
+    assert result.as_dict()["raised"]["modern"]["type"] == "NameError"
+    assert "the modern app raised NameError" in result.outcome().differences[-1]
+
+
+def test_a_view_that_raises_is_shown_by_flasks_own_signal(
+    raising: Callable[[Flask, FastAPI], Harness],
+) -> None:
+    result = raising(raising_legacy(), modern_app()).run(GET_ANN)
+    assert result.legacy.status == 500
+    assert result.legacy_raised is not None
+    assert result.legacy_raised.headline == "LookupError: no shard for user 1"
+    assert "the legacy app raised LookupError: no shard for user 1" in result.report()
+
+
+def test_the_same_exception_on_both_sides_still_fails(
+    raising: Callable[[Flask, FastAPI], Harness],
+) -> None:
+    """Equal 500 pages prove nothing: a port that raises is an error, as in shadow."""
+    result = raising(raising_legacy(), raising_modern()).run(GET_ANN)
+    assert (result.legacy.status, result.modern.status) == (500, 500)
+    assert not result.passed

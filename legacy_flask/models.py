@@ -18,6 +18,10 @@ class Base(DeclarativeBase):
     pass
 
 
+#: the largest id a SQL INTEGER holds; a larger one names no user (never a 500)
+MAX_ID = 2**63 - 1
+
+
 class User(Base):
     __tablename__ = "users"
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from legacy_flask.db import get_db
-from legacy_flask.models import User
+from legacy_flask.models import MAX_ID, User
 
 bp = Blueprint("users", __name__)
 
@@ -40,7 +40,7 @@ def list_users() -> ResponseReturnValue:
 
 @bp.route("/<int:user_id>", methods=["GET"])
 def get_user(user_id: int) -> ResponseReturnValue:
-    user = get_db().get(User, user_id)
+    user = get_db().get(User, user_id) if user_id <= MAX_ID else None
     if user is None:
         abort(404, description=f"User {user_id} not found")
     return jsonify(user.to_dict())

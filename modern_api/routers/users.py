@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from legacy_flask.models import User
+from legacy_flask.models import MAX_ID, User
 from modern_api.compat import (
     FlaskJSONResponse,
     LegacyErrorsRoute,
@@ -68,7 +68,7 @@ def list_users(session: SessionDep, paging: Annotated[Pagination, Depends(pagina
 
 @router.get("/{user_id}", response_model=UserOut, response_class=FlaskJSONResponse)
 def get_user(user_id: int, session: SessionDep) -> UserOut:
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if user_id <= MAX_ID else None
     if user is None:
         raise HTTPException(404, detail=f"User {user_id} not found")
     return UserOut.model_validate(user)

@@ -37,6 +37,7 @@ from routeshift._asgi import ASGIApp, Message, Receive, Scope, Send
 from routeshift.compare import Difference, Reply, compare
 from routeshift.decide.classify import Decision, Shadow, Side
 from routeshift.decide.stamp import Stamp, modern_scope
+from routeshift.raised import Raised
 from routeshift.registry.model import Settings
 from routeshift.store.records import Exchange, Observation, ShadowResult
 
@@ -357,8 +358,8 @@ def _outcome(
         return ShadowResult.ERROR, call.reply(), "the modern app's call was cancelled"
     exc = task.exception()
     reply = call.reply()
-    if exc is not None:
-        return ShadowResult.ERROR, reply, f"{type(exc).__name__}: {exc}"
+    if exc is not None:  # its type, message and last frames (the store redacts them)
+        return ShadowResult.ERROR, reply, str(Raised.of(exc))
     if reply is None:
         return ShadowResult.ERROR, None, "the modern app returned without a response"
     if not call.finished:

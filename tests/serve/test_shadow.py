@@ -225,7 +225,12 @@ def test_an_error_names_the_exception() -> None:
         return run
 
     (observation,) = asyncio.run(go()).observations
-    assert observation.error == "RuntimeError: modern blew up"
+    assert observation.error is not None
+    headline, *frames = observation.error.splitlines()
+    assert headline == "RuntimeError: modern blew up"
+    # the last frames of the traceback: the innermost is where the port raised
+    assert frames[-1].startswith(f"  at {__file__}:")
+    assert frames[-1].endswith('in raising: raise RuntimeError("modern blew up")')
     assert observation.modern_status is None
 
 

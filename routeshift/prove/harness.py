@@ -14,6 +14,11 @@ lifespan started once). A state hook gives each side the same starting state (fo
 example a fresh copy of a seeded database), so a case that writes never sees the other
 side's writes. Safe requests (GET, HEAD, OPTIONS) go to legacy twice: fields that differ
 between two legacy runs are noise, reported apart with the ignore rule to add.
+
+One module: Harness and its helpers are most of it; CaseResult is what `Harness.run`
+returns, Misrouted what a case it refuses becomes, and ContractClient the `contract`
+fixture that drives it. ContractClient, the pytest side, is the part to move out first
+if it grows.
 """
 
 from __future__ import annotations

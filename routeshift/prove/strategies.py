@@ -9,6 +9,11 @@
                       bounds, extra key, other JSON, not JSON, no body
 
 Pure: knows no registry, legacy app or harness (routeshift.prove.generated adds those).
+
+One module: the path, query and body strategies are drawn from one Operation and share
+the schema helpers and the edge values (EDGE_INTS, ODD_TEXT, ...), and `strategy_for`
+joins them into cases; reading the OpenAPI operation (`operation_of`) is here because
+only these strategies use it.
 """
 
 from __future__ import annotations

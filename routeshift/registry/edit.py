@@ -8,6 +8,10 @@ see routeshift.registry.roundtrip), and the atomic write.
 
 Both edits return the text itself when there is nothing to do, so that running one twice
 changes nothing. They raise EditError for a route the registry does not have.
+
+One module: the two edits read and change the same `routes` list through the same
+helpers (an entry's endpoint, rule, methods and state), and save_registry is how either
+is written.
 """
 
 from __future__ import annotations

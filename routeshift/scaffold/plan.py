@@ -1,4 +1,9 @@
-"""The edge of scaffolding: the route, the samples sent to legacy, where files go."""
+"""The edge of scaffolding: the route, the samples sent to legacy, where files go.
+
+One module because `plan_scaffold` is one pass (find the route, send the samples, place
+the files, note what is missing) and the rest are its steps and the write of its files;
+the pure parts (the text, the rule, the shapes) are render, rules and shapes.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The source text of a port: the FastAPI module and the contract case file (pure)."""
+"""The source text of a port: the FastAPI module and the contract case file (pure).
+
+One module because both are the text one scaffold writes: the FastAPI module is nearly
+all of it (imports, models, a stub and a docstring per handler, laid out as ruff format
+would), and the case file of the requests sent to legacy is forty lines beside it.
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,10 @@ observations through an ObservationWriter (routeshift.store.writer: a thread, of
 event loop); `diffs`, `status` and the admin pages read them back. Several processes
 (uvicorn workers) write one SQLite file at once: WAL, and a busy timeout instead of
 "database is locked".
+
+One module: the Store is one class, each method a read or a write of the schema's tables
+with its own error message, and the functions after it are its helpers (the URL with its
+password hidden, SQLite's settings, the p50).
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ the files and sets the exit code.
     warning  fails only with --strict: a ported route whose latest contract run failed
              or that was never run, a retired entry still listed
     info     never fails: a legacy route that is ported and proven, ready to promote
+
+One module: every check is a method of `_Gate`, which indexes the registry and the apps
+once for all of them, and Finding with its codes and formats is what they return; split
+by check, each would rebuild those indexes or take them as arguments.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ The status page shows where each route stands; the live page (`live=True`, the g
 adds what the gateway has seen: each route's share of traffic served by modern, its shadow
 match rate and latest mismatch (the differing JSON pointers only, never values), and the
 median latency of legacy and modern on the same shadowed requests.
+
+One module: the page is one HTML document whose pieces (the bars, the cards, the route
+rows and the live columns) share its class names and escaping; its CSS is in style and
+its words in words.
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ when all its methods are; a modern method is verified when its endpoint's latest
 run passed. `build_progress` gathers the figures, `status_document` is the one JSON schema
 of `status --format json` and `/_routeshift/status.json`, and `format_status_*` return
 text (table, markdown, html) for the caller to print.
+
+One module: the records (Tally, MethodProgress, RouteProgress, BlueprintProgress,
+Progress) and `build_progress`, which fills them, are the model, and `status_document`
+only puts their `as_dict`s together; the JSON schema lives in the records, so moving the
+document out would split it in two.
 """
 
 from __future__ import annotations

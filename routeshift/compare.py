@@ -6,6 +6,14 @@ does. Differences are named by where they are: `status`, `header:NAME`, `body` (
 that is not JSON on both sides) or an RFC 6901 JSON pointer into the body (`/created_at`,
 `/items/0/id`).
 
+Every header either side sent is compared (names case-insensitive, a repeated header
+joined in order), but those that differ per response by nature: Date, Server,
+Content-Length, X-Served-By and the hop-by-hop ones. Allow, Cache-Control, Vary and the
+CORS method and header lists are sets. Set-Cookie is compared per cookie by its name and
+attributes, its value not (signed, random); a cookie with a decoder (the legacy app's
+session cookie: its signature carries a timestamp) is compared by its decoded payload.
+`ignore` takes JSON pointers and `header:NAME`.
+
 Normalisers, each switchable per route (`normalise:` in the registry; `no-NAME` turns
 a default off):
 
@@ -29,15 +37,16 @@ import email.utils
 import enum
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from routeshift.errors import CompareError, did_you_mean
 
 __all__ = [
     "ANY",
-    "COMPARED_HEADERS",
+    "SET_VALUED",
+    "CookieDecoders",
     "DEFAULT_NORMALISERS",
     "MISSING",
     "NEVER_COMPARED",
@@ -48,6 +57,7 @@ __all__ = [
     "Missing",
     "Reply",
     "Rules",
+    "check_ignore",
     "check_pointer",
     "compare",
     "content_type_key",
@@ -64,10 +74,32 @@ __all__ = [
 NORMALISERS = frozenset({"json", "trailing_newline", "ensure_ascii", "dates"})
 DEFAULT_NORMALISERS = frozenset({"json", "trailing_newline", "ensure_ascii"})
 
-#: Response headers compared by default. Never Date, Server, Content-Length (they differ
-#: by nature or follow from the body) nor X-Served-By.
-COMPARED_HEADERS = ("content-type", "location", "allow", "cache-control", "set-cookie")
-NEVER_COMPARED = frozenset({"date", "server", "content-length", "x-served-by"})
+#: Headers never compared: they differ per response by nature, follow from the body or
+#: the connection (hop-by-hop), or say which side served.
+NEVER_COMPARED = frozenset(
+    {
+        "date",
+        "server",
+        "content-length",
+        "x-served-by",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+    }
+)
+#: headers whose value is a comma-separated set (order and case of members do not count)
+SET_VALUED = frozenset(
+    {
+        "allow",
+        "cache-control",
+        "vary",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+        "access-control-expose-headers",
+    }
+)
+#: a cookie name -> its value decoded (the legacy app's session: Flask's own serializer)
+CookieDecoders = tuple[tuple[str, Callable[[str], Any]], ...]
 
 ANY = "*"  # in a declared change: any value
 
@@ -147,7 +179,8 @@ class Rules:
     ignore: tuple[str, ...] = ()
     normalise: frozenset[str] = DEFAULT_NORMALISERS
     accept: tuple[Accepted, ...] = ()
-    headers: tuple[str, ...] = COMPARED_HEADERS
+    headers: tuple[str, ...] | None = None  # None: every header either side sent
+    cookies: CookieDecoders = field(default=(), repr=False)
 
     @classmethod
     def build(
@@ -155,23 +188,22 @@ class Rules:
         ignore: Iterable[str] = (),
         normalise: Iterable[str] = (),
         accept: Iterable[Accepted] = (),
-        headers: Iterable[str] = COMPARED_HEADERS,
+        headers: Iterable[str] | None = None,
     ) -> Rules:
         """Rules from registry-style settings; `normalise` adds to the defaults."""
         return cls(
-            ignore=tuple(check_pointer(p) for p in ignore),
+            ignore=tuple(check_ignore(p) for p in ignore),
             normalise=normalisers(normalise),
             accept=tuple(accept),
-            headers=tuple(h.lower() for h in headers),
+            headers=None if headers is None else tuple(h.lower() for h in headers),
         )
 
     def with_ignore(self, extra: Iterable[str]) -> Rules:
-        return Rules(
-            ignore=self.ignore + tuple(check_pointer(p) for p in extra),
-            normalise=self.normalise,
-            accept=self.accept,
-            headers=self.headers,
-        )
+        return replace(self, ignore=self.ignore + tuple(check_ignore(p) for p in extra))
+
+    def with_cookies(self, cookies: CookieDecoders) -> Rules:
+        """These rules, with cookies compared by their decoded payload."""
+        return replace(self, cookies=self.cookies + tuple(cookies))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +246,20 @@ def check_pointer(pointer: str) -> str:
     return pointer
 
 
+def check_ignore(rule: str) -> str:
+    """An ignore rule: a JSON pointer, or `header:NAME` (a header, case-insensitive, or
+    `header:set-cookie:NAME` for one cookie); raises when malformed."""
+    if rule.lower().startswith("header:"):
+        name = rule[7:].strip().lower()
+        if not name or not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9a-z:]+", name):
+            raise CompareError(
+                f"{rule!r}: a header to ignore is `header:NAME` with NAME an HTTP header "
+                "name (e.g. header:x-request-id)."
+            )
+        return f"header:{name}"
+    return check_pointer(rule)
+
+
 def escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
@@ -247,11 +293,14 @@ def _status(legacy: Reply, modern: Reply) -> Iterator[Difference]:
 
 
 def _headers(legacy: Reply, modern: Reply, rules: Rules) -> Iterator[Difference]:
-    for name in rules.headers:
+    names = rules.headers
+    if names is None:  # every header either side sent, in the order they came
+        names = tuple(dict.fromkeys(name for name, _ in (*legacy.headers, *modern.headers)))
+    for name in names:
         if name in NEVER_COMPARED:
             continue
         if name == "set-cookie":
-            yield from _cookies(legacy, modern)
+            yield from _cookies(legacy, modern, dict(rules.cookies))
             continue
         a = _header_value(name, legacy.header(name))
         b = _header_value(name, modern.header(name))
@@ -271,7 +320,7 @@ def _header_value(name: str, values: list[str]) -> Any:
     joined = ", ".join(values)
     if name == "content-type":
         return content_type_key(joined)
-    if name in ("allow", "cache-control", "vary"):
+    if name in SET_VALUED:
         return frozenset(part.strip().lower() for part in joined.split(",") if part.strip())
     return joined
 
@@ -292,10 +341,13 @@ def content_type_key(value: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     return media, tuple(sorted(parsed.items()))
 
 
-def _cookies(legacy: Reply, modern: Reply) -> Iterator[Difference]:
-    """Set-Cookie compared by cookie name and attributes; values (signed, random) not."""
-    a = _cookie_shapes(legacy.header("set-cookie"))
-    b = _cookie_shapes(modern.header("set-cookie"))
+def _cookies(
+    legacy: Reply, modern: Reply, decoders: Mapping[str, Callable[[str], Any]]
+) -> Iterator[Difference]:
+    """Set-Cookie compared by cookie name and attributes; values (signed, random) not,
+    but for a cookie with a decoder: its decoded payload is compared too."""
+    a = _cookie_shapes(legacy.header("set-cookie"), decoders)
+    b = _cookie_shapes(modern.header("set-cookie"), decoders)
     for name in sorted(a.keys() | b.keys()):
         if a.get(name, MISSING) != b.get(name, MISSING):
             yield Difference(
@@ -303,12 +355,21 @@ def _cookies(legacy: Reply, modern: Reply) -> Iterator[Difference]:
             )
 
 
-def _cookie_shapes(values: Sequence[str]) -> dict[str, dict[str, str]]:
+def _cookie_shapes(
+    values: Sequence[str], decoders: Mapping[str, Callable[[str], Any]]
+) -> dict[str, dict[str, Any]]:
     shapes = {}
     for value in values:
         first, *attributes = (part.strip() for part in value.split(";"))
-        name = first.partition("=")[0].strip()
-        shape = {}
+        name, _, raw = first.partition("=")
+        name = name.strip()
+        shape: dict[str, Any] = {}
+        decode = decoders.get(name)
+        if decode is not None and raw.strip():
+            try:
+                shape["(payload)"] = decode(raw.strip().strip('"'))
+            except Exception:  # tampered, another key: what a client holds is unreadable
+                shape["(payload)"] = "(unreadable)"
         for attribute in attributes:
             key, _, val = attribute.partition("=")
             key = key.strip().lower()
@@ -453,6 +514,8 @@ def pointer_matches(pattern: str, pointer: str) -> bool:
 
 
 def _ignored(pattern: str, where: str) -> bool:
+    if pattern.startswith("header:"):
+        return where == pattern or where.startswith(pattern + ":")
     if where.startswith("/") or where == "body":
         return pattern == "" or (where.startswith("/") and pointer_matches(pattern, where))
     return False

@@ -883,7 +883,9 @@ NOISE = (
 )
 
 
-def test_noise_headers_are_not_compared_by_default() -> None:
+def test_every_header_a_client_sees_is_compared_by_default() -> None:
+    """Vary, ETag, X-Request-Id: a client (or a cache) acts on them, so a port that drops
+    them differs; Date, Server, Content-Length and X-Served-By differ by nature."""
     legacy = json_reply("{}", headers=NOISE)
     modern = json_reply(
         "{}",
@@ -892,9 +894,68 @@ def test_noise_headers_are_not_compared_by_default() -> None:
             ("Server", "uvicorn"),
             ("Content-Length", "3"),
             ("X-Served-By", "modern"),
+            ("Connection", "keep-alive"),
         ),
     )
-    assert compare(legacy, modern) == Comparison()
+    assert messages(compare(legacy, modern)) == [
+        'header:x-request-id: legacy "abc" != modern (missing)',
+        'header:vary: legacy "Accept" != modern (missing)',
+        'header:etag: legacy "\\"1\\"" != modern (missing)',
+    ]
+    same = json_reply("{}", headers=(*NOISE[4:], ("Server", "uvicorn")))
+    assert compare(legacy, same) == Comparison()
+
+
+@pytest.mark.parametrize(
+    ("legacy", "modern"),
+    [
+        pytest.param(("WWW-Authenticate", 'Bearer realm="api"'), None, id="www-authenticate"),
+        pytest.param(("Vary", "Cookie"), None, id="vary-cookie"),
+        pytest.param(("Vary", "Cookie"), ("Vary", "Accept"), id="vary-other"),
+        pytest.param(("X-Frame-Options", "DENY"), ("x-frame-options", "SAMEORIGIN"), id="case"),
+    ],
+)
+def test_a_dropped_or_changed_header_is_a_difference(
+    legacy: tuple[str, str], modern: tuple[str, str] | None
+) -> None:
+    a = reply(401, (legacy,))
+    b = reply(401, (modern,) if modern else ())
+    (difference,) = compare(a, b).differences
+    assert difference.where == f"header:{legacy[0].lower()}"
+
+
+def test_a_repeated_header_is_joined_in_order_and_sets_are_sets() -> None:
+    a = reply(200, (("Vary", "Cookie"), ("Vary", "Accept"), ("X-Tag", "a"), ("X-Tag", "b")))
+    b = reply(200, (("Vary", "accept, cookie"), ("X-Tag", "a, b")))
+    assert compare(a, b) == Comparison()
+    c = reply(200, (("Vary", "accept, cookie"), ("X-Tag", "b, a")))
+    assert messages(compare(a, c)) == ['header:x-tag: legacy ["a", "b"] != modern "b, a"']
+
+
+def test_ignore_names_a_header() -> None:
+    a = reply(200, (("X-Request-Id", "1"), ("Set-Cookie", "t=1; Path=/"), ("Vary", "Cookie")))
+    b = reply(200, (("X-Request-Id", "2"), ("Set-Cookie", "t=2; Path=/x")))
+    rules = Rules.build(ignore=["header:X-Request-Id", "header:set-cookie:t"])
+    assert rules.ignore == ("header:x-request-id", "header:set-cookie:t")
+    assert messages(compare(a, b, rules)) == ['header:vary: legacy "Cookie" != modern (missing)']
+    with pytest.raises(CompareError, match="header:NAME"):
+        Rules.build(ignore=["header:"])
+
+
+def test_a_decoded_cookie_is_compared_by_its_payload() -> None:
+    """The session cookie's value carries a signature with a timestamp: two equal
+    sessions differ as text, so what it holds is compared (here: reversed text)."""
+    decoders = (("session", lambda value: value[::-1]),)
+    rules = Rules.build().with_cookies(decoders)
+    a = reply(200, (("Set-Cookie", "session=resu; HttpOnly; Path=/"),))
+    b = reply(200, (("Set-Cookie", "session=resu; HttpOnly; Path=/"),))
+    assert compare(a, b, rules) == Comparison()
+    c = reply(200, (("Set-Cookie", "session=nimda; HttpOnly; Path=/"),))
+    (difference,) = compare(a, c, rules).differences
+    assert difference.where == "header:set-cookie:session"
+    assert (difference.legacy["(payload)"], difference.modern["(payload)"]) == ("user", "admin")
+    # without the decoder only names and attributes count
+    assert compare(a, c) == Comparison()
 
 
 def test_date_server_length_and_served_by_are_never_compared() -> None:

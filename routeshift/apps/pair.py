@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from routeshift.apps.importer import load_app
+from routeshift.compare import CookieDecoders
 from routeshift.errors import AppImportError, RegistryError
 from routeshift.registry.fit import check_routes
 from routeshift.registry.model import Registry
 from routeshift.routes import LegacyRoute, ModernRoute, handler_index, legacy_routes, modern_routes
 
-__all__ = ["Apps", "check_apps", "load_apps", "load_legacy_app", "search_dirs"]
+__all__ = ["Apps", "check_apps", "load_apps", "load_legacy_app", "search_dirs", "session_cookies"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,26 @@ def check_apps(registry: Registry, apps: Apps) -> None:
     problems = check_routes(registry, apps.legacy_routes, apps.modern_routes)
     if problems:
         raise RegistryError(problems)
+
+
+def session_cookies(flask_app: Any) -> CookieDecoders:
+    """The legacy app's session cookie and Flask's own reading of it (its session
+    interface's signing serializer), so that a Set-Cookie of the session is compared by
+    what it holds (its signature carries a timestamp). None for a session interface that
+    keeps the session elsewhere, or an app without a secret key."""
+    interface = getattr(flask_app, "session_interface", None)
+    serializer_of = getattr(interface, "get_signing_serializer", None)
+    if interface is None or serializer_of is None:
+        return ()
+    name = interface.get_cookie_name(flask_app)
+
+    def payload(value: str) -> Any:
+        serializer = serializer_of(flask_app)  # read per cookie: a rotated key applies
+        if serializer is None:
+            raise ValueError("the app has no SECRET_KEY")
+        return serializer.loads(value)
+
+    return ((name, payload),)
 
 
 def search_dirs(registry: Registry) -> tuple[Path, ...]:

@@ -28,9 +28,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, MapAdapter, RequestRedirect
 
 from routeshift._asgi import header, local_path
-from routeshift.apps.pair import Apps
+from routeshift.apps.pair import Apps, session_cookies
 from routeshift.cohort import Cohort, goes_modern
-from routeshift.compare import Rules
+from routeshift.compare import CookieDecoders, Rules
 from routeshift.registry.model import Entry, Registry, State
 from routeshift.routes import LegacyRoute, flat_routes
 
@@ -120,6 +120,7 @@ def build_table(
     modern_handlers: frozenset[tuple[str, str]],
     *,
     force_legacy: bool = False,
+    cookies: CookieDecoders = (),
 ) -> dict[RouteKey, Decision]:
     """One Decision per (endpoint, rule, method) of the legacy app.
 
@@ -146,13 +147,18 @@ def build_table(
             if method == "GET":
                 heads.append(("HEAD", (path, "HEAD") not in modern_handlers))
             for served, head_as_get in heads:
-                decision = _decision(entry, route, served, head_as_get, default_cohort)
+                decision = _decision(entry, route, served, head_as_get, default_cohort, cookies)
                 table[(route.endpoint, route.rule, served)] = decision
     return table
 
 
 def _decision(
-    entry: Entry, route: LegacyRoute, method: str, head_as_get: bool, default_cohort: Cohort
+    entry: Entry,
+    route: LegacyRoute,
+    method: str,
+    head_as_get: bool,
+    default_cohort: Cohort,
+    cookies: CookieDecoders,
 ) -> Decision:
     state, endpoint, rule = entry.state, route.endpoint, route.rule
     if state is State.CANARY and entry.percent is not None and 0 < entry.percent < 100:
@@ -163,7 +169,7 @@ def _decision(
     if state is State.MODERN or (state is State.CANARY and entry.percent == 100):
         return Decision(Side.MODERN, endpoint, rule, head_as_get)
     if state is State.SHADOW and entry.sample > 0:
-        shadow = Shadow(entry.sample, entry.rules())
+        shadow = Shadow(entry.sample, entry.rules().with_cookies(cookies))
         return Decision(Side.LEGACY, endpoint, rule, head_as_get, shadow=shadow)
     return Decision(Side.LEGACY, endpoint, rule)
 
@@ -216,6 +222,7 @@ class Classifier:
             apps.legacy_routes,
             apps.handlers,
             force_legacy=force_legacy or registry.settings.force_legacy,
+            cookies=session_cookies(apps.legacy),
         )
         return cls(
             apps.legacy.url_map,

@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from routeshift._asgi import HTTP_METHODS
-from routeshift.compare import check_pointer
+from routeshift.compare import check_ignore
 from routeshift.errors import CaseFileError, CompareError, FileError, Problem
 from routeshift.registry.source import Loc, by_line, line_of, parse_yaml, validation_message
 
@@ -69,7 +69,7 @@ class CaseModel(BaseModel):
             raise ValueError(f"method {self.method!r} is not an HTTP method.")
         for pointer in self.ignore:
             try:
-                check_pointer(pointer)
+                check_ignore(pointer)
             except CompareError as exc:
                 raise ValueError(f"ignore: {exc}") from None
         return self
@@ -146,7 +146,7 @@ def case(
         json=json,
         form=dict(form) if form is not None else None,
         body=body,
-        ignore=tuple(check_pointer(p) for p in ignore),
+        ignore=tuple(check_ignore(p) for p in ignore),
     )
 
 

@@ -49,7 +49,8 @@ except ImportError as exc:  # the `generate` extra is not installed
     raise GenerateError.extra_missing(exc) from None
 
 from routeshift.prove.cases import Case
-from routeshift.prove.harness import CaseResult, Harness, StateHook, no_state
+from routeshift.prove.harness import Harness, StateHook, no_state
+from routeshift.prove.results import CaseResult
 from routeshift.prove.strategies import strategy_for
 from routeshift.registry.model import Entry, Registry
 from routeshift.routes import flat_routes, to_fastapi_path

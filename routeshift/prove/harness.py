@@ -15,16 +15,13 @@ example a fresh copy of a seeded database), so a case that writes never sees the
 side's writes. Safe requests (GET, HEAD, OPTIONS) go to legacy twice: fields that differ
 between two legacy runs are noise, reported apart with the ignore rule to add.
 
-One module: Harness and its helpers are most of it; CaseResult is what `Harness.run`
-returns, Misrouted what a case it refuses becomes, and ContractClient the `contract`
-fixture that drives it. ContractClient, the pytest side, is the part to move out first
-if it grows.
+What a run finds (CaseResult, Misrouted) is routeshift.prove.results; ContractClient,
+the `contract` fixture, drives a Harness.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -39,23 +36,21 @@ from werkzeug.routing import RequestRedirect, RoutingException
 
 from routeshift._asgi import Scope
 from routeshift.apps.lifespan import ChildLifespan
-from routeshift.apps.pair import Apps, load_apps
+from routeshift.apps.pair import Apps, load_apps, session_cookies
 from routeshift.compare import Comparison, Difference, Reply, Rules, compare
 from routeshift.decide.classify import Classifier, Decision, Side
 from routeshift.decide.stamp import Stamp, merge_allow, modern_scope
 from routeshift.errors import CaseFileError, ContractMismatch, Problem
 from routeshift.prove.cases import Case
+from routeshift.prove.results import CaseResult, Misrouted
 from routeshift.raised import Raised
 from routeshift.registry.load import load_registry, registry_path
 from routeshift.registry.model import Entry, Registry, State
-from routeshift.store.records import CaseOutcome
 
 __all__ = [
     "BASE_URL",
-    "CaseResult",
     "ContractClient",
     "Harness",
-    "Misrouted",
     "StateHook",
     "no_state",
 ]
@@ -69,111 +64,6 @@ BASE_URL = "http://localhost"
 def no_state(side: str) -> AbstractContextManager[object]:
     """The default state hook: both sides share whatever state they have."""
     return nullcontext()
-
-
-@dataclass(frozen=True, slots=True)
-class CaseResult:
-    """What one case found: the comparison, the noise, and both replies."""
-
-    case: Case
-    comparison: Comparison
-    legacy: Reply
-    modern: Reply
-    noise: tuple[Difference, ...] = ()
-    #: what each app raised while it answered (its 500), if it did
-    legacy_raised: Raised | None = None
-    modern_raised: Raised | None = None
-
-    @property
-    def passed(self) -> bool:
-        """Equal answers, and a port that did not raise (a shadow copy that raises is an
-        error too)."""
-        return self.comparison.equal and self.modern_raised is None
-
-    @property
-    def raised(self) -> tuple[tuple[str, Raised], ...]:
-        """(side, what it raised) for each side that raised."""
-        both = (("legacy", self.legacy_raised), ("modern", self.modern_raised))
-        return tuple((side, raised) for side, raised in both if raised is not None)
-
-    @property
-    def suggested_ignore(self) -> tuple[str, ...]:
-        """Ignore rules that would silence the noise found (list indices as `*`)."""
-        found: list[str] = []
-        for difference in self.noise:
-            if difference.where.startswith("/"):
-                pattern = re.sub(r"/\d+(?=/|$)", "/*", difference.where)
-                if pattern not in found:
-                    found.append(pattern)
-        return tuple(found)
-
-    def outcome(self) -> CaseOutcome:
-        """What the store records of this case."""
-        case = self.case
-        differences = tuple(str(d) for d in self.comparison.differences)
-        if self.modern_raised is not None:
-            differences += (f"the modern app raised {self.modern_raised.headline}",)
-        return CaseOutcome(case.endpoint, case.id, case.method, case.path, self.passed, differences)
-
-    def report(self) -> str:
-        case = self.case
-        verdict = "ok" if self.passed else f"{len(self.comparison.differences)} difference(s)"
-        if self.comparison.equal and not self.passed:
-            verdict = "the modern app raised"
-        lines = [f"{case.test_id}: {case.method} {case.path} ({case.where}): {verdict}"]
-        lines += [f"  {difference}" for difference in self.comparison.differences]
-        lines += self.raised_lines("  ")
-        if self.comparison.accepted:
-            lines.append("  declared changes (accept in the registry):")
-            for difference, declared in self.comparison.accepted:
-                why = f" -- {declared.why}" if declared.why else ""
-                lines.append(f"    {difference}{why}")
-        if self.noise:
-            lines.append("  noise (differs between two legacy runs, not counted):")
-            lines += [f"    {difference}" for difference in self.noise]
-            rules = ", ".join(self.suggested_ignore)
-            if rules:
-                lines.append(f"  to silence it, add to the route's entry: ignore: [{rules}]")
-        return "\n".join(lines)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.case.test_id,
-            "endpoint": self.case.endpoint,
-            "case": self.case.id,
-            "method": self.case.method,
-            "path": self.case.path,
-            "where": self.case.where,
-            "passed": self.passed,
-            "differences": [_difference_dict(d) for d in self.comparison.differences],
-            "accepted": [dict(_difference_dict(d), why=a.why) for d, a in self.comparison.accepted],
-            "noise": [_difference_dict(d) for d in self.noise],
-            "suggested_ignore": list(self.suggested_ignore),
-            "status": {"legacy": self.legacy.status, "modern": self.modern.status},
-            "raised": {side: raised.as_dict() for side, raised in self.raised},
-        }
-
-    def raised_lines(self, indent: str) -> list[str]:
-        """What each side raised, with the last frames of its traceback."""
-        lines = []
-        for side, raised in self.raised:
-            lines.append(f"{indent}the {side} app raised {raised.headline}")
-            lines += [f"{indent}  at {frame}" for frame in raised.frames]
-        return lines
-
-
-def _difference_dict(difference: Difference) -> dict[str, Any]:
-    def plain(value: Any) -> Any:
-        if isinstance(value, frozenset | set):
-            return sorted(value)
-        return None if repr(value) == "(missing)" else value
-
-    return {
-        "where": difference.where,
-        "legacy": plain(difference.legacy),
-        "modern": plain(difference.modern),
-        "text": str(difference),
-    }
 
 
 class Harness:
@@ -196,6 +86,7 @@ class Harness:
         # view that raised, the ASGI call for the port)
         self._raised: dict[Side, Raised | None] = {Side.LEGACY: None, Side.MODERN: None}
         got_request_exception.connect(self._legacy_raised, apps.legacy, weak=False)
+        self._cookies = session_cookies(apps.legacy)
         # the gateway's classifier with every route legacy, and with every route modern
         self._routes = {
             Side.LEGACY: Classifier.for_apps(registry, apps, force_legacy=True),
@@ -349,10 +240,11 @@ class Harness:
         return str(matched.endpoint), str(matched.rule)
 
     def rules_for(self, case: Case) -> Rules:
+        """The route's rules, the case's ignores, and the legacy app's session cookie
+        compared by its payload (as shadow compares)."""
         entry = self.entry_for(case)
-        if entry is None:
-            return Rules.build(ignore=case.ignore)
-        return entry.rules().with_ignore(case.ignore)
+        rules = Rules.build() if entry is None else entry.rules()
+        return rules.with_ignore(case.ignore).with_cookies(self._cookies)
 
     def run(self, case: Case, state: StateHook = no_state) -> CaseResult:
         """Send the case to both sides and compare; CaseFileError when the gateway would
@@ -370,7 +262,9 @@ class Harness:
             with state("legacy"):
                 again = self.send_legacy(case)
             # what the route already ignores is not news: only unexpected noise is reported
-            noise = compare(legacy, again, Rules(rules.ignore, rules.normalise)).differences
+            noise = compare(
+                legacy, again, Rules(rules.ignore, rules.normalise, cookies=rules.cookies)
+            ).differences
         with state("modern"):
             modern = self.send_modern(case)
         comparison = compare(legacy, modern, rules)
@@ -445,20 +339,6 @@ def _request_options(case: Case) -> dict[str, Any]:
 def _reply(response: httpx.Response) -> Reply:
     headers = tuple((name.lower(), value) for name, value in response.headers.multi_items())
     return Reply(response.status_code, headers, response.content)
-
-
-@dataclass(frozen=True, slots=True)
-class Misrouted:
-    """A case the gateway would never send to its endpoint: an error of its case file."""
-
-    case: Case
-    problem: Problem
-
-    def outcome(self) -> CaseOutcome:
-        """Recorded as a failed case, so the endpoint is not verified until it is fixed."""
-        case = self.case
-        why = (f"case file: {self.problem.message}",)
-        return CaseOutcome(case.endpoint, case.id, case.method, case.path, False, why)
 
 
 @dataclass

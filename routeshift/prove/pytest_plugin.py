@@ -36,7 +36,8 @@ from routeshift.registry.load import DEFAULT_PATH, ENV_PATH, ENV_PATH_ALIAS, loa
 
 if TYPE_CHECKING:
     from routeshift.prove.cases import Case
-    from routeshift.prove.harness import CaseResult, ContractClient, Harness, Misrouted, StateHook
+    from routeshift.prove.harness import ContractClient, Harness, StateHook
+    from routeshift.prove.results import CaseResult, Misrouted
 
 __all__ = ["CASE", "MISROUTED", "RESULTS", "CaseFile", "CaseItem", "RouteCases"]
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from routeshift._asgi import HTTP_METHODS, SAFE_METHODS
 from routeshift.cohort import Cohort
-from routeshift.compare import Accepted, Rules, check_pointer, normalisers
+from routeshift.compare import Accepted, Rules, check_ignore, check_pointer, normalisers
 from routeshift.errors import CompareError, Problem, did_you_mean
 from routeshift.registry.source import Loc, describe, line_of
 
@@ -148,7 +148,7 @@ class Entry(_Strict):
     @classmethod
     def _pointers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         try:
-            return tuple(check_pointer(pointer) for pointer in value)
+            return tuple(check_ignore(rule) for rule in value)
         except CompareError as exc:
             raise ValueError(str(exc)) from None
 

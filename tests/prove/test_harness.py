@@ -24,7 +24,8 @@ from werkzeug.exceptions import BadRequest
 from routeshift.apps.pair import load_apps
 from routeshift.errors import CaseFileError, ContractMismatch
 from routeshift.prove.cases import case
-from routeshift.prove.harness import CaseResult, ContractClient, Harness
+from routeshift.prove.harness import ContractClient, Harness
+from routeshift.prove.results import CaseResult
 from routeshift.registry.load import load_registry
 
 CREATED_AT = datetime(2024, 1, 2, 3, 4, 5)
@@ -585,3 +586,62 @@ def test_the_same_exception_on_both_sides_still_fails(
     result = raising(raising_legacy(), raising_modern()).run(GET_ANN)
     assert (result.legacy.status, result.modern.status) == (500, 500)
     assert not result.passed
+
+
+# --- headers a client acts on, and the session by what it holds --------------------------
+
+
+def session_legacy() -> Flask:
+    app = Flask(__name__)
+    app.secret_key = "s3cret"
+    users = Blueprint("users", __name__, url_prefix="/users")
+
+    @users.get("/<int:user_id>")
+    def get_user(user_id: int) -> Any:
+        from flask import session
+
+        session["seen"] = user_id  # touches the session: Flask adds Vary: Cookie
+        response = jsonify(id=user_id)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+
+    app.register_blueprint(users)
+    return app
+
+
+def session_modern(legacy: Flask, *slips: str) -> FastAPI:
+    app = FastAPI()
+    serializer = legacy.session_interface.get_signing_serializer(legacy)  # type: ignore[attr-defined]
+
+    @app.get("/users/{user_id}")
+    def get_user(user_id: int) -> Response:
+        response = JSONResponse({"id": user_id})
+        if "no-www-authenticate" not in slips:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        if "no-vary" not in slips:
+            response.headers["Vary"] = "Cookie"
+        seen = user_id + 1 if "other-payload" in slips else user_id
+        cookie = serializer.dumps({"seen": seen})
+        response.set_cookie("session", cookie, httponly=True, path="/", samesite=None)
+        return response
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("slip", "where"),
+    [
+        pytest.param(None, None, id="faithful"),
+        pytest.param("no-www-authenticate", "header:www-authenticate", id="www-authenticate"),
+        pytest.param("no-vary", "header:vary", id="vary-cookie"),
+        pytest.param("other-payload", "header:set-cookie:session", id="session-payload"),
+    ],
+)
+def test_headers_and_the_session_cookie_are_compared(
+    raising: Callable[[Flask, FastAPI], Harness], slip: str | None, where: str | None
+) -> None:
+    legacy = session_legacy()
+    modern = session_modern(legacy, *([slip] if slip else []))
+    result = raising(legacy, modern).run(GET_ANN)
+    assert [d.where for d in result.comparison.differences] == ([where] if where else [])
+    assert result.noise == ()  # the session's timestamp is not noise: its payload is compared

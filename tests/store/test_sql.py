@@ -18,7 +18,7 @@ from sqlalchemy.pool import StaticPool
 from routeshift.compare import MISSING, Comparison, Difference, Reply, compare
 from routeshift.errors import StoreError
 from routeshift.prove.cases import case
-from routeshift.prove.harness import CaseResult
+from routeshift.prove.results import CaseResult
 from routeshift.registry.load import load_registry
 from routeshift.store.records import CaseOutcome, Exchange, Observation, ShadowResult
 from routeshift.store.redact import Redactor

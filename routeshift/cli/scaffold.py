@@ -26,12 +26,22 @@ __all__ = [
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
-    help="Write the module here (default: <modern package>/routers/<endpoint>.py).",
+    help="Write the module here (default: routers/<endpoint, . as _>.py in the modern "
+    "app's package, or beside its module when it has no routers/ folder).",
 )
 @click.option(
     "--sample",
     metavar="PATH",
-    help="Send this request path to legacy for the response model (besides the cases).",
+    help="Send this request path to legacy for the response model (besides the cases; "
+    "default without cases: the rule's example path, e.g. /users/1).",
+)
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="NAME:VALUE",
+    help="A header for the sample and example requests, e.g. 'Authorization: Bearer T' "
+    "(repeatable).",
 )
 @click.option("--force", is_flag=True, help="Overwrite the module if it exists.")
 def scaffold(
@@ -41,18 +51,28 @@ def scaffold(
     rule: str | None,
     out: Path | None,
     sample: str | None,
+    headers: tuple[str, ...],
     force: bool,
 ) -> None:
     """Write a FastAPI handler stub for ENDPOINT, with its response model inferred from
-    legacy's real answers to the route's contract cases (or to --sample PATH), and a
-    case file when the route has none. Never overwrites a file without --force.
+    legacy's real answers to the route's contract cases (or to --sample PATH, or to the
+    rule's example path), sent inside the contracts' state hook (routeshift_state of
+    their conftest.py); and the route's case file when it has none. Never overwrites a
+    file without --force.
 
     Exit 0 written, 1 a file exists (use --force), 2 bad input.
     """
     registry, apps = load_with_apps(registry_option)
     try:
         planned = plan_scaffold(
-            registry, apps, endpoint, method=method, rule=rule, out=out, sample=sample
+            registry,
+            apps,
+            endpoint,
+            method=method,
+            rule=rule,
+            out=out,
+            sample=sample,
+            headers=_headers(headers),
         )
     except RouteshiftError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -66,6 +86,19 @@ def scaffold(
         click.echo(f"error: cannot write {exc.filename}: {exc.strerror}.", err=True)
         sys.exit(2)
     click.echo(format_report(planned, registry_option))
+
+
+def _headers(given: tuple[str, ...]) -> dict[str, str]:
+    headers = {}
+    for item in given:
+        name, colon, value = item.partition(":")
+        if not colon or not name.strip() or " " in name.strip():
+            click.echo(
+                f"error: --header {item!r}: write NAME:VALUE, e.g. 'X-Token: abc'.", err=True
+            )
+            sys.exit(2)
+        headers[name.strip()] = value.strip()
+    return headers
 
 
 def format_report(planned: Scaffold, registry_option: str | None) -> str:

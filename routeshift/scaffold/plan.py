@@ -10,13 +10,14 @@ from __future__ import annotations
 import importlib.util
 import keyword
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BuildError
 
 from routeshift.apps.pair import Apps
 from routeshift.errors import ScaffoldError, ScaffoldExists, did_you_mean, display_path
@@ -31,7 +32,7 @@ from routeshift.scaffold.render import (
     render_case_file,
     render_module,
 )
-from routeshift.scaffold.rules import translate_rule
+from routeshift.scaffold.rules import example_values, translate_rule
 
 __all__ = [
     "METHOD_ORDER",
@@ -217,7 +218,9 @@ def date_helper(package: Package) -> str | None:
     return f"{package.name}.compat.http_date" if package.name else "compat.http_date"
 
 
-def sample_case(endpoint: str, method: str, target: str) -> Case:
+def sample_case(
+    endpoint: str, method: str, target: str, headers: Mapping[str, str] | None = None
+) -> Case:
     """The case of `--sample PATH` (a query string is kept as the case's query)."""
     parts = urlsplit(target)
     if not parts.path.startswith("/") or parts.scheme or parts.netloc:
@@ -226,7 +229,28 @@ def sample_case(endpoint: str, method: str, target: str) -> Case:
         key: values[0] if len(values) == 1 else values
         for key, values in parse_qs(parts.query, keep_blank_values=True).items()
     }
-    return case(endpoint, method, parts.path, id="sample", query=query)
+    return case(endpoint, method, parts.path, id="sample", query=query, headers=headers)
+
+
+def example_cases(
+    apps: Apps, route: LegacyRoute, methods: Sequence[str], headers: Mapping[str, str]
+) -> list[Case]:
+    """One case per method at the rule's example path (werkzeug builds it from example
+    values); none when the rule takes no value of the examples (a custom converter)."""
+    adapter = apps.legacy.url_map.bind("localhost")
+    values = example_values(translate_rule(route.rule))
+    found = []
+    for method in methods:
+        try:
+            path = adapter.build(route.endpoint, values, method=method)
+            matched, _ = adapter.match(path, method=method, return_rule=True)
+        except (HTTPException, BuildError, ValueError):  # the examples do not fit the rule
+            return []
+        if str(matched.rule) != route.rule:
+            return []
+        name = "sample" if len(methods) == 1 else f"sample-{method.lower()}"
+        found.append(case(route.endpoint, method, path, id=name, headers=headers))
+    return found
 
 
 def _entry(registry: Registry, route: LegacyRoute) -> Entry | None:
@@ -245,14 +269,17 @@ def plan_scaffold(
     rule: str | None = None,
     out: Path | None = None,
     sample: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Scaffold:
     """Find the route, send its samples to legacy and render the files (not written).
 
     Samples are the cases of <contracts_dir>/<endpoint>.yaml for the chosen methods,
-    plus `sample` (a path) when given; with neither, a GET rule without parameters is
-    sampled at its own path. Only GET, HEAD and OPTIONS samples are sent: the others
-    would write to the legacy app's real data, and are listed in a note instead. A case
-    file is rendered only when none exists.
+    plus `sample` (a path) when given; with neither, one case per method at the rule's
+    example path (`example_cases`). `headers` go with the sample and example requests
+    (a token, say). Only GET, HEAD and OPTIONS samples are sent, inside the contracts'
+    state hook: the others would write to the legacy app's real data, and are listed in
+    a note instead. A case file is rendered whenever none exists: with the new cases, or
+    empty with a note on what to write.
     """
     route = find_route(apps.legacy_routes, endpoint, rule)
     methods = select_methods(route, method)
@@ -268,10 +295,13 @@ def plan_scaffold(
         if c.method in methods and (not several_rules or _at_rule(apps, c, route.rule))
     ]
     new: list[Case] = []
+    headers = dict(headers or {})
     if sample is not None:
-        new.append(sample_case(endpoint, _sample_method(methods, method), sample))
-    elif not any(c.safe for c in cases) and "GET" in methods and not translation.parameters:
-        new.append(case(endpoint, "GET", route.rule, id="sample"))
+        new.append(sample_case(endpoint, _sample_method(methods, method), sample, headers))
+    elif not cases:  # every method at the rule's example path, for the new case file
+        new += example_cases(apps, route, methods, headers)
+    elif not any(c.safe for c in cases) and "GET" in methods:  # a GET to learn from
+        new += example_cases(apps, route, ["GET"], headers)
     # an unsafe case would write to the legacy app's real data (its real database)
     sent = [c for c in [*cases, *new] if c.safe]
     skipped = [c for c in [*cases, *new] if not c.safe]
@@ -294,7 +324,7 @@ def plan_scaffold(
     rendered = render_module(spec)
     module_path = out if out is not None else default_module_path(package, endpoint)
     case_file = None
-    if new and not case_path.exists():
+    if not case_path.exists():
         case_file = OutputFile(
             case_path, render_case_file(endpoint, route.rule, new), "contract case file"
         )
@@ -341,20 +371,25 @@ def _sample_method(methods: Sequence[str], chosen: str | None) -> str:
 
 
 def _send(registry: Registry, apps: Apps, cases: Sequence[Case]) -> list[Sample]:
-    """Each safe case (GET, HEAD, OPTIONS) sent to the legacy app in-process, with its
-    state as it is; an unsafe case is never sent: it would write to legacy's real data."""
+    """Each safe case (GET, HEAD, OPTIONS) sent to the legacy app in-process inside the
+    contracts' state hook (routeshift.prove.sampling); an unsafe case is never sent: it
+    would write to legacy's real data."""
     cases = [c for c in cases if c.safe]
     if not cases:
         return []
-    from routeshift.prove.harness import Harness  # httpx: imported only when samples are sent
+    # the harness and pytest: imported only when samples are sent
+    from routeshift.prove.harness import Harness
+    from routeshift.prove.sampling import send_to_legacy
 
     harness = Harness(registry, apps, find_noise=False)
     try:
-        return [
-            Sample(item.id, item.method, item.path, harness.send_legacy(item)) for item in cases
-        ]
+        replies = send_to_legacy(registry, harness, cases)
     finally:
         harness.close()
+    return [
+        Sample(item.id, item.method, item.path, reply)
+        for item, reply in zip(cases, replies, strict=True)
+    ]
 
 
 def _of(samples: Iterable[Sample], method: str) -> tuple[Sample, ...]:
@@ -433,9 +468,16 @@ def _notes(
         )
     elif not any(200 <= s.reply.status < 300 for s in samples):
         statuses = ", ".join(sorted({str(s.reply.status) for s in samples}))
+        auth = any(s.reply.status in (401, 403) for s in samples)
+        hint = (
+            " Behind auth, send what a client sends: --header 'Authorization: Bearer TOKEN' "
+            "(or a state hook in the contracts' conftest.py that logs in)."
+            if auth
+            else ""
+        )
         notes.append(
             f"legacy answered no sample with success ({statuses}), so the response type is "
-            "unknown: add a case (or --sample PATH) that succeeds."
+            f"unknown: add a case (or --sample PATH) that succeeds.{hint}"
         )
     return notes
 

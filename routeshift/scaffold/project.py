@@ -9,15 +9,13 @@ replaces a file that differs unless forced, so running init twice changes nothin
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-import yaml
 
 from routeshift.registry.load import DEFAULT_PATH
 from routeshift.routes import IMPLICIT_METHODS, LegacyRoute
 from routeshift.scaffold.plan import OutputFile
+from routeshift.scaffold.render import yaml_scalar
 
 __all__ = [
     "DEFAULT_MODERN",
@@ -73,8 +71,8 @@ def render_registry(legacy_app: str, modern_app: str, routes: Iterable[LegacyRou
                 (route.endpoint, route.rule, seen[key])
             )
         seen[key].extend(m for m in methods if m not in seen[key])
-    lines = [REGISTRY_HEADER.rstrip("\n"), f"legacy_app: {_scalar(legacy_app)}"]
-    lines.append(f"modern_app: {_scalar(modern_app)}")
+    lines = [REGISTRY_HEADER.rstrip("\n"), f"legacy_app: {yaml_scalar(legacy_app)}"]
+    lines.append(f"modern_app: {yaml_scalar(modern_app)}")
     lines.append("")
     if not groups:
         lines.append("routes: []")
@@ -86,8 +84,8 @@ def render_registry(legacy_app: str, modern_app: str, routes: Iterable[LegacyRou
         for endpoint, rule, methods in entries:
             ordered = sorted(methods, key=_method_position)
             lines += [
-                f"  - endpoint: {_scalar(endpoint)}",
-                f"    rule: {_scalar(rule)}",
+                f"  - endpoint: {yaml_scalar(endpoint)}",
+                f"    rule: {yaml_scalar(rule)}",
                 f"    methods: [{', '.join(ordered)}]",
                 "    state: legacy",
             ]
@@ -211,14 +209,3 @@ def write_init(files: Sequence[OutputFile], *, force: bool) -> list[tuple[Output
 
 def _method_position(method: str) -> int:
     return _METHOD_ORDER.index(method) if method in _METHOD_ORDER else len(_METHOD_ORDER)
-
-
-def _scalar(value: str) -> str:
-    """`value` as a YAML scalar: plain where PyYAML reads that back the same, else
-    double-quoted (JSON's quoting is YAML's)."""
-    try:
-        if yaml.safe_load(f"k: {value}") == {"k": value}:
-            return value
-    except yaml.YAMLError:
-        pass
-    return json.dumps(value)

@@ -22,6 +22,7 @@ from routeshift.scaffold.rules import PathParameter, PathTranslation, py_str
 from routeshift.scaffold.shapes import Model, ModelPlanner, camel, infer_shape
 
 __all__ = [
+    "yaml_scalar",
     "IMPORTED_NAMES",
     "PROSE",
     "WIDTH",
@@ -399,19 +400,29 @@ def render_case_file(endpoint: str, rule: str, cases: Sequence[Case]) -> str:
     ]
     for item in cases:
         lines += [
-            f"  - id: {_yaml_scalar(item.id)}",
+            f"  - id: {yaml_scalar(item.id)}",
             f"    method: {item.method}",
-            f"    path: {_yaml_scalar(item.path)}",
+            f"    path: {yaml_scalar(item.path)}",
         ]
         if item.query:
-            pairs = ", ".join(f"{_yaml_scalar(k)}: {_yaml_value(v)}" for k, v in item.query.items())
+            pairs = ", ".join(f"{yaml_scalar(k)}: {_yaml_value(v)}" for k, v in item.query.items())
             lines.append(f"    query: {{{pairs}}}")
-    if not cases:
-        lines[-1] = "cases: []"
+        if item.headers:
+            pairs = ", ".join(
+                f"{yaml_scalar(k)}: {_yaml_value(v)}" for k, v in item.headers.items()
+            )
+            lines.append(f"    headers: {{{pairs}}}")
+        if not item.safe:
+            lines.append(
+                "    # not sent by scaffold (it would write): give it its body, e.g. json: {}"
+            )
+    if not cases:  # no example path fits the rule (a custom converter)
+        lines[-1] = "# no request could be built from the rule: add one per answer, e.g."
+        lines += ["#  - id: found", f"#    path: {rule}", "cases: []"]
     return "\n".join(lines) + "\n"
 
 
-def _yaml_scalar(text: str) -> str:
+def yaml_scalar(text: str) -> str:
     """`text` plain when YAML reads it back as the same string, else double-quoted."""
     plain = not re.search(r"[{}\[\],#&*!|>'\"%@`]", text) and text == text.strip()
     if plain:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
+import uuid
 from dataclasses import dataclass
 
 from werkzeug.routing import parse_converter_args
@@ -14,9 +15,18 @@ from routeshift.routes import RULE_VARIABLE, to_fastapi_path
 __all__ = [
     "PathParameter",
     "PathTranslation",
+    "example_values",
     "py_str",
     "translate_rule",
 ]
+
+#: a value of each converter that its rule accepts (werkzeug builds the path from it)
+_EXAMPLES: dict[str, object] = {
+    "int": 1,
+    "float": 1.5,
+    "uuid": uuid.UUID("00000000-0000-4000-8000-000000000001"),
+    "path": "a/b",
+}
 
 _CONVERTER_TYPES = {
     "default": "str",
@@ -100,3 +110,26 @@ def _annotation(converter: str, arguments: str) -> str:
 def py_str(text: str) -> str:
     """A Python string literal in double quotes (ruff format's choice)."""
     return json.dumps(text, ensure_ascii=False)
+
+
+def example_values(translation: PathTranslation) -> dict[str, object]:
+    """A value for each variable of the rule, of its converter's kind: 1, 1.5, a UUID,
+    `a/b` for a path, an `any` converter's first choice, `example` for a string (of the
+    `length` it asks). The caller builds the path with werkzeug and checks it routes."""
+    values: dict[str, object] = {}
+    for parameter in translation.parameters:
+        args: tuple[object, ...] = ()
+        kwargs: dict[str, object] = {}
+        if parameter.arguments:
+            try:
+                args, kwargs = parse_converter_args(parameter.arguments)
+            except ValueError:
+                pass
+        if parameter.converter == "any" and args:
+            values[parameter.name] = str(args[0])
+        elif parameter.converter in _EXAMPLES:
+            values[parameter.name] = _EXAMPLES[parameter.converter]
+        else:
+            length = kwargs.get("length") or kwargs.get("minlength")
+            values[parameter.name] = "x" * length if isinstance(length, int) else "example"
+    return values

@@ -23,6 +23,9 @@ a default off):
     dates             RFC 822 dates (Flask) equal ISO 8601 (FastAPI) for the same instant;
                       an ISO date alone is its midnight UTC, as Flask renders a `date`
                       (default off: a date that changes format is a change a client sees)
+    {within: 2s, at: /last_seen}   a tolerance (routeshift.tolerance): the dates (or, with
+    {within: 0.01, at: /price}     a number, the numbers) at that pointer are equal when
+                                   that close; a missing or other value still differs
 
 One module: `compare` finds the differences and applies the route's rules to them in one
 pass, and both halves speak the same JSON pointers (the diff names differences by them,
@@ -32,8 +35,6 @@ helpers.
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import enum
 import json
 import re
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from routeshift.errors import CompareError, did_you_mean
+from routeshift.tolerance import Tolerance, parse_date
 
 __all__ = [
     "ANY",
@@ -51,6 +53,7 @@ __all__ = [
     "MISSING",
     "NEVER_COMPARED",
     "NORMALISERS",
+    "Normaliser",
     "Accepted",
     "Comparison",
     "Difference",
@@ -65,10 +68,10 @@ __all__ = [
     "escape",
     "normalise_dates",
     "normalisers",
-    "parse_date",
     "parse_json",
     "pointer_matches",
     "resolve",
+    "tolerance",
 ]
 
 NORMALISERS = frozenset({"json", "trailing_newline", "ensure_ascii", "dates"})
@@ -102,6 +105,8 @@ SET_VALUED = frozenset(
 CookieDecoders = tuple[tuple[str, Callable[[str], Any]], ...]
 
 ANY = "*"  # in a declared change: any value
+#: an item of a route's `normalise` list: a name, or a tolerance (`{within: 2s, at: /x}`)
+Normaliser = str | Mapping[str, Any] | Tolerance
 
 
 class Missing(enum.Enum):
@@ -177,7 +182,7 @@ class Rules:
     """How one route is compared: ignored pointers, normalisers, declared changes."""
 
     ignore: tuple[str, ...] = ()
-    normalise: frozenset[str] = DEFAULT_NORMALISERS
+    normalise: frozenset[str | Tolerance] = DEFAULT_NORMALISERS
     accept: tuple[Accepted, ...] = ()
     headers: tuple[str, ...] | None = None  # None: every header either side sent
     cookies: CookieDecoders = field(default=(), repr=False)
@@ -186,11 +191,12 @@ class Rules:
     def build(
         cls,
         ignore: Iterable[str] = (),
-        normalise: Iterable[str] = (),
+        normalise: Iterable[Normaliser] = (),
         accept: Iterable[Accepted] = (),
         headers: Iterable[str] | None = None,
     ) -> Rules:
-        """Rules from registry-style settings; `normalise` adds to the defaults."""
+        """Rules from registry-style settings; `normalise` adds to the defaults (names,
+        and tolerances: `{"within": "2s", "at": "/last_seen"}` or a Tolerance)."""
         return cls(
             ignore=tuple(check_ignore(p) for p in ignore),
             normalise=normalisers(normalise),
@@ -219,10 +225,14 @@ class Comparison:
         return not self.differences
 
 
-def normalisers(names: Iterable[str]) -> frozenset[str]:
-    """The defaults, plus each name, less each `no-NAME`; unknown names raise."""
-    chosen = set(DEFAULT_NORMALISERS)
+def normalisers(names: Iterable[Normaliser]) -> frozenset[str | Tolerance]:
+    """The defaults, plus each name, less each `no-NAME`, plus each tolerance (a mapping
+    `{within, at}` or a Tolerance); unknown names and malformed tolerances raise."""
+    chosen: set[str | Tolerance] = set(DEFAULT_NORMALISERS)
     for name in names:
+        if not isinstance(name, str):
+            chosen.add(tolerance(name))
+            continue
         off = name.startswith("no-")
         bare = name[3:] if off else name
         if bare not in NORMALISERS:
@@ -233,6 +243,16 @@ def normalisers(names: Iterable[str]) -> frozenset[str]:
             )
         (chosen.discard if off else chosen.add)(bare)
     return frozenset(chosen)
+
+
+def tolerance(item: Mapping[str, Any] | Tolerance) -> Tolerance:
+    """A tolerance of the `normalise` list, its pointer checked; raises CompareError."""
+    made = item if isinstance(item, Tolerance) else Tolerance.parse(item)
+    try:
+        check_pointer(made.at)
+    except CompareError as exc:
+        raise CompareError(f"at: {exc}") from None
+    return made
 
 
 def check_pointer(pointer: str) -> str:
@@ -401,17 +421,22 @@ def _body(legacy: Reply, modern: Reply, rules: Rules) -> Iterator[Difference]:
     if "json" in rules.normalise:
         a, b = parse_json(legacy), parse_json(modern)
         if a is not MISSING and b is not MISSING:
-            if "dates" not in rules.normalise:
-                for pointer, x, y in diff(a, b):
-                    yield Difference(pointer or "body", x, y)
-                return
-            for pointer, _, _ in diff(normalise_dates(a), normalise_dates(b)):
-                # what each side sent, not its normalised form
-                yield Difference(pointer or "body", resolve(a, pointer), resolve(b, pointer))
+            yield from _json_body(a, b, rules.normalise)
             return
     a_text, b_text = _text(legacy.body, rules), _text(modern.body, rules)
     if a_text != b_text:
         yield Difference("body", _excerpt(a_text), _excerpt(b_text))
+
+
+def _json_body(a: Any, b: Any, normalise: frozenset[str | Tolerance]) -> Iterator[Difference]:
+    dates = "dates" in normalise
+    margins = [item for item in normalise if isinstance(item, Tolerance)]
+    found = diff(normalise_dates(a), normalise_dates(b)) if dates else diff(a, b)
+    for pointer, x, y in found:
+        if dates:  # what each side sent, not its normalised form
+            x, y = resolve(a, pointer), resolve(b, pointer)
+        if not any(m.applies(pointer) and m.equal(x, y) for m in margins):
+            yield Difference(pointer or "body", x, y)
 
 
 def _text(body: bytes, rules: Rules) -> str:
@@ -459,30 +484,6 @@ def normalise_dates(value: Any) -> Any:
         if moment is not None:
             return moment.isoformat()
     return value
-
-
-_RFC822 = re.compile(
-    r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} (GMT|[+-]\d{4})$"
-)
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
-
-
-def parse_date(text: str) -> dt.datetime | None:
-    """A date and time in Flask's (RFC 822) or FastAPI's (ISO 8601) form, in UTC; naive
-    times are UTC, as Flask's http_date takes them."""
-    moment: dt.datetime | None = None
-    try:
-        if _RFC822.match(text):
-            moment = email.utils.parsedate_to_datetime(text)
-        elif _ISO.match(text):
-            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:  # shaped like a date, but not one (32 Jan, month 13)
-        return None
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
 
 
 # --- pointers with wildcards -----------------------------------------------------------

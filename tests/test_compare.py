@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from typing import Any
 
 import httpx
@@ -32,11 +33,12 @@ from routeshift.compare import (
     diff,
     escape,
     normalisers,
-    parse_date,
     pointer_matches,
     resolve,
+    tolerance,
 )
 from routeshift.errors import CompareError
+from routeshift.tolerance import Tolerance, Within
 
 JSON = (("content-type", "application/json"),)
 HTML = (("content-type", "text/html; charset=utf-8"),)
@@ -398,24 +400,117 @@ def test_dates_normaliser_keeps_other_differences() -> None:
     ]
 
 
+# --- tolerances: a time or a number each side computes, compared within a margin -------
+
+SEEN = Rules.build(normalise=[{"within": "2s", "at": "/last_seen"}])
+
+
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("modern", "equal"),
     [
-        pytest.param(GMT, dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC), id="rfc822"),
-        pytest.param(
-            "2024-01-02T04:04:05+01:00", dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC), id="iso"
-        ),
-        pytest.param("2024-01-02", dt.datetime(2024, 1, 2, tzinfo=dt.UTC), id="date"),
-        pytest.param("Tue, 32 Jan 2024 03:04:05 GMT", None, id="day-out-of-range"),
-        pytest.param("Tue, 02 Foo 2024 03:04:05 GMT", None, id="unknown-month"),
-        pytest.param("2024-02-30T00:00:00", None, id="iso-out-of-range"),
-        pytest.param("02 Jan 2024", None, id="partial"),
-        pytest.param("12345", None, id="number"),
-        pytest.param("", None, id="empty"),
+        pytest.param('"2024-01-02T03:04:06Z"', True, id="iso-1s-later"),
+        pytest.param('"2024-01-02T03:04:03.5+00:00"', True, id="iso-1.5s-earlier"),
+        pytest.param('"2024-01-02T04:04:07+01:00"', True, id="other-offset-2s"),
+        pytest.param('"Tue, 02 Jan 2024 03:04:06 GMT"', True, id="rfc822-1s"),
+        pytest.param('"2024-01-02T03:04:08Z"', False, id="3s-apart"),
+        pytest.param('"2024-01-02T03:04:05.001"', True, id="naive-is-utc"),
+        pytest.param('"soon"', False, id="not-a-date"),
+        pytest.param("1704164645", False, id="a-number"),
+        pytest.param("null", False, id="null"),
     ],
 )
-def test_parse_date(text: str, expected: dt.datetime | None) -> None:
-    assert parse_date(text) == expected
+def test_a_time_within_its_margin_is_equal(modern: str, equal: bool) -> None:
+    legacy = json_reply(f'{{"last_seen": "{GMT}", "n": 1}}')
+    comparison = compare(legacy, json_reply(f'{{"last_seen": {modern}, "n": 1}}'), SEEN)
+    assert comparison.equal is equal
+    if not equal:  # said with what each side sent
+        assert [d.where for d in comparison.differences] == ["/last_seen"]
+        assert comparison.differences[0].legacy == GMT
+        assert comparison.ignored == ()  # compared, never ignored
+
+
+def test_a_missing_time_still_differs() -> None:
+    legacy = json_reply(f'{{"last_seen": "{GMT}"}}')
+    assert messages(compare(legacy, json_reply("{}"), SEEN)) == [
+        f'/last_seen: legacy "{GMT}" != modern (missing)'
+    ]
+    assert not compare(json_reply("{}"), legacy, SEEN).equal
+
+
+def test_a_tolerance_covers_its_pointer_only() -> None:
+    legacy = json_reply(f'{{"last_seen": "{GMT}", "created": "{GMT}", "meta": {{"x": 1}}}}')
+    modern = json_reply(
+        '{"last_seen": "2024-01-02T03:04:06Z", "created": "2024-01-02T03:04:06Z", '
+        '"meta": {"x": 1.001}}'
+    )
+    rules = Rules.build(normalise=[{"within": "2s", "at": "/last_seen"}, {"within": 1, "at": ""}])
+    assert [d.where for d in compare(legacy, modern, rules).differences] == [
+        "/created",
+        "/meta/x",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("legacy", "modern", "equal"),
+    [
+        pytest.param("9.99", "10.0", True, id="within"),
+        pytest.param("1.0", "1.01", True, id="at-the-margin"),
+        pytest.param("10", "10.005", True, id="int-and-float"),
+        pytest.param("1.0", "1.02", False, id="past-the-margin"),
+        pytest.param("1", "true", False, id="bool-is-not-a-number"),
+        pytest.param("1.0", '"1.0"', False, id="text"),
+    ],
+)
+def test_a_number_within_its_margin_is_equal(legacy: str, modern: str, equal: bool) -> None:
+    rules = Rules.build(normalise=[{"within": 0.01, "at": "/items/*/price"}])
+    body = '{{"items": [{{"price": 5}}, {{"price": {}}}]}}'
+    comparison = compare(json_reply(body.format(legacy)), json_reply(body.format(modern)), rules)
+    assert comparison.equal is equal
+    assert all(d.where == "/items/1/price" for d in comparison.differences)
+
+
+def test_a_tolerance_with_the_dates_normaliser() -> None:
+    """dates makes the other dates equal across formats; the tolerance, "now" too."""
+    rules = Rules.build(normalise=["dates", {"within": "500ms", "at": "/last_seen"}])
+    legacy = json_reply(f'{{"created": "{GMT}", "last_seen": "{GMT}"}}')
+    modern = json_reply('{"created": "2024-01-02T03:04:05", "last_seen": "2024-01-02T03:04:05.4"}')
+    assert compare(legacy, modern, rules).equal
+    later = json_reply('{"created": "2024-01-02T03:04:05", "last_seen": "2024-01-02T03:04:06"}')
+    assert messages(compare(legacy, later, rules)) == [
+        f'/last_seen: legacy "{GMT}" != modern "2024-01-02T03:04:06"'
+    ]
+
+
+def test_tolerances_are_normalisers_of_the_rules() -> None:
+    """In `normalise`, so that what copies the normalisers (the harness's legacy-twice
+    noise check) compares with the margins too."""
+    rules = Rules.build(normalise=["dates", {"within": "2s", "at": "/last_seen"}])
+    assert Tolerance("/last_seen", 2.0, Within.TIME) in rules.normalise
+    assert "dates" in rules.normalise
+    again = Rules(rules.ignore, rules.normalise)
+    legacy = json_reply(f'{{"last_seen": "{GMT}"}}')
+    assert compare(legacy, json_reply('{"last_seen": "2024-01-02T03:04:06Z"}'), again).equal
+    made = Tolerance("/price", 0.01)
+    assert made in normalisers([made])  # a Tolerance itself is taken as it is
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        pytest.param({"within": "2s", "at": "last_seen"}, "at: 'last_seen' is not a JSON pointer"),
+        pytest.param({"within": "2s", "at": "/a~2"}, "at: '/a~2': '~' must be escaped"),
+        pytest.param({"within": "2 weeks", "at": "/a"}, "neither a duration"),
+        pytest.param({"within": "-2s", "at": "/a"}, "is negative"),
+        pytest.param({"within": -1, "at": "/a"}, "is negative"),
+        pytest.param({"within": "2s", "at": "/a", "every": 1}, "unknown key 'every'"),
+        pytest.param({"at": "/a"}, "a tolerance needs within"),
+    ],
+)
+def test_malformed_tolerance(item: dict[str, Any], message: str) -> None:
+    with pytest.raises(CompareError, match=re.escape(message)):
+        Rules.build(normalise=[item])
+    with pytest.raises(CompareError, match=re.escape(message)):
+        tolerance(item)
 
 
 # --- deliberately wrong ports -------------------------------------------------------------

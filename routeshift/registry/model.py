@@ -11,15 +11,31 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    field_validator,
+    model_validator,
+)
 
 from routeshift._asgi import HTTP_METHODS, SAFE_METHODS
 from routeshift.cohort import Cohort
-from routeshift.compare import Accepted, Rules, check_ignore, check_pointer, normalisers
+from routeshift.compare import (
+    Accepted,
+    Rules,
+    check_ignore,
+    check_pointer,
+    normalisers,
+    tolerance,
+)
 from routeshift.errors import CompareError, Problem, did_you_mean
 from routeshift.registry.source import Loc, describe, line_of
+from routeshift.tolerance import Tolerance
 
 __all__ = [
     "Accept",
@@ -45,6 +61,30 @@ def _cohort(value: str | None) -> str | None:
     if value is not None:
         Cohort.parse(value)  # raises ValueError with the message
     return value
+
+
+def _normaliser(value: Any) -> str | Tolerance:
+    """One item of an entry's `normalise`: a name (dates, no-json) or a tolerance."""
+    try:
+        if isinstance(value, str):
+            normalisers([value])
+            return value
+        if isinstance(value, Mapping):
+            return tolerance(value)
+    except CompareError as exc:
+        raise ValueError(str(exc)) from None
+    raise ValueError(
+        f"{value!r} is not a normaliser: give a name (e.g. dates) or a tolerance, e.g. "
+        "{within: 2s, at: /last_seen} or {within: 0.01, at: /price}."
+    )
+
+
+#: a name, or a Tolerance read from `{within, at}` (and written back as that mapping)
+Normalise = Annotated[
+    str | Tolerance,
+    PlainValidator(_normaliser),
+    PlainSerializer(lambda item: item if isinstance(item, str) else item.as_dict()),
+]
 
 
 class _Strict(BaseModel):
@@ -128,7 +168,7 @@ class Entry(_Strict):
     shadow_writes: bool = False
     ignore: tuple[str, ...] = ()
     accept: tuple[Accept, ...] = ()
-    normalise: tuple[str, ...] = ()
+    normalise: tuple[Normalise, ...] = ()
     error_format: Literal["legacy", "fastapi"] = "legacy"
     modern_path: str | None = None
     retired: bool = False
@@ -151,15 +191,6 @@ class Entry(_Strict):
             return tuple(check_ignore(rule) for rule in value)
         except CompareError as exc:
             raise ValueError(str(exc)) from None
-
-    @field_validator("normalise")
-    @classmethod
-    def _normalisers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        try:
-            normalisers(value)
-        except CompareError as exc:
-            raise ValueError(str(exc)) from None
-        return value
 
     @field_validator("methods")
     @classmethod

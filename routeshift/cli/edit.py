@@ -19,6 +19,7 @@ import click
 
 from routeshift.apps.pair import load_apps, load_legacy_app
 from routeshift.cli.common import load_or_exit, registry_option, verifications_or_exit
+from routeshift.cohort import Cohort
 from routeshift.errors import EditError, RegistryError, RouteshiftError
 from routeshift.prove.cases import case_endpoints
 from routeshift.registry.edit import Change, save_registry, set_state_text, sync_text
@@ -99,6 +100,11 @@ def sync(registry_option: str | None, dry_run: bool, fmt: str) -> None:
 @click.option(
     "--percent", type=click.FloatRange(0, 100), help="Share of cohorts for modern (canary)."
 )
+@click.option(
+    "--cohort",
+    metavar="KEY",
+    help="Who sticks to a side (canary): header:NAME, cookie:NAME or client.",
+)
 @click.option("--force", is_flag=True, help="Skip the modern handler and contract checks.")
 @format_option
 def promote(
@@ -108,6 +114,7 @@ def promote(
     rule: str | None,
     to: str,
     percent: float | None,
+    cohort: str | None,
     force: bool,
     fmt: str,
 ) -> None:
@@ -116,10 +123,18 @@ def promote(
     Refused (exit 1) when the modern app has no handler for the route, or when the
     latest contract run of the endpoint did not pass, unless --force.
     """
-    if percent is not None and to != State.CANARY.value:
-        raise click.UsageError("--percent goes with --to canary only.")
+    for option, value in (("--percent", percent), ("--cohort", cohort)):
+        if value is not None and to != State.CANARY.value:
+            raise click.UsageError(f"{option} goes with --to canary only.")
+    if cohort is not None:
+        try:
+            Cohort.parse(cohort)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--cohort'") from None
     registry, text = _read(registry_option)
-    new_text, changes = _edit(lambda: set_state_text(text, endpoint, to, method, rule, percent))
+    new_text, changes = _edit(
+        lambda: set_state_text(text, endpoint, to, method, rule, percent, cohort)
+    )
     if not changes:
         _nothing_to_do("promote", registry, endpoint, to, fmt)
         return

@@ -29,6 +29,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from routeshift.cohort import Cohort
 from routeshift.errors import EditError, RouteshiftError, did_you_mean
 from routeshift.registry.load import parse_registry
 from routeshift.registry.model import Registry, State
@@ -170,19 +171,24 @@ def set_state_text(
     method: str | None = None,
     rule: str | None = None,
     percent: float | None = None,
+    cohort: str | None = None,
 ) -> tuple[str, tuple[Change, ...]]:
     """Set the state of an endpoint's entries (all of them, or the one at `rule`).
 
     With `method`, only that method moves: an entry that lists more methods is split in
     two, the method with the new state right after the rest (which keep theirs); both
-    keep every other key. Only `state` (and `percent`, with canary) changes. Raises
-    EditError for an endpoint, rule or method the registry does not list.
+    keep every other key. Only `state` (and `percent` and `cohort`, with canary)
+    changes. Raises EditError for an endpoint, rule or method the registry does not
+    list, and for a cohort that is not `client`, `header:NAME` or `cookie:NAME`.
     """
     state = State(state)
     method = method.upper() if method else None
-    if percent is not None and state is not State.CANARY:
-        raise EditError(f"a percent goes with state canary only, not {state.value}.")
-    if percent is None:
+    for key, value in (("percent", percent), ("cohort", cohort)):
+        if value is not None and state is not State.CANARY:
+            raise EditError(f"a {key} goes with state canary only, not {state.value}.")
+    if cohort is not None:
+        cohort = _cohort(cohort)
+    if percent is None and cohort is None:
         fast = _set_state_in_place(text, endpoint, state, method, rule)
         if fast is not None:
             return fast
@@ -193,6 +199,7 @@ def set_state_text(
         for index in _choose(routes, endpoint, method, rule)
         if _state(routes[index]) != state.value
         or (percent is not None and routes[index].get("percent") != percent)
+        or (cohort is not None and not _same_cohort(routes[index].get("cohort"), cohort))
     ]
     if not moving:
         return text, ()
@@ -210,6 +217,10 @@ def set_state_text(
         set_string(entry, "state", state.value)
         if percent is not None:
             set_after(entry, "state", "percent", _number(percent))
+        if cohort is not None and "cohort" in entry:
+            set_string(entry, "cohort", cohort)
+        elif cohort is not None:
+            set_after(entry, "percent" if "percent" in entry else "state", "cohort", plain(cohort))
         changes.append(
             Change(Action.STATE, endpoint, entry_rule, methods, state.value, before, split)
         )
@@ -394,6 +405,23 @@ def _split(routes: CommentedSeq, index: int, method: str) -> CommentedMap:
 def _item_named(method: str, methods: CommentedSeq) -> Any:
     """The item of `methods` that names `method`, as written (its quotes kept)."""
     return next(m for m in methods if str(m).upper() == method)
+
+
+def _cohort(text: str) -> str:
+    """A cohort key as the registry checks it (`client`, `header:NAME`, `cookie:NAME`)."""
+    try:
+        Cohort.parse(text)
+    except ValueError as exc:
+        raise EditError(str(exc)) from None
+    return text.strip()
+
+
+def _same_cohort(written: Any, wanted: str) -> bool:
+    """Whether the entry's cohort already is `wanted` (header names in any case)."""
+    try:
+        return isinstance(written, str) and Cohort.parse(written) == Cohort.parse(wanted)
+    except ValueError:  # the entry's own is malformed: write the new one
+        return False
 
 
 def _number(value: float) -> int | float:

@@ -218,6 +218,71 @@ def test_percent_goes_with_canary_only(registry: Path) -> None:
     assert "--percent goes with --to canary only" in result.output
 
 
+@pytest.mark.parametrize("cohort", ["header:X-User-Id", "cookie:uid", "client"])
+def test_promote_to_canary_with_a_cohort(registry: Path, cohort: str) -> None:
+    before = registry.read_text(encoding="utf-8")
+    result = run(
+        "promote", "boom", "--to", "canary", "--percent", "10", "--cohort", cohort, "--force",
+        "--registry", str(registry),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    entry = next(e for e in load_registry(registry).routes if e.endpoint == "boom")
+    assert (entry.state.value, entry.percent, entry.cohort) == ("canary", 10, cohort)
+    # the entry's lines, and no other: the state changed, percent and cohort added below
+    assert registry.read_text(encoding="utf-8") == before.replace(
+        "- endpoint: boom\n  rule: /boom\n  methods:\n  - GET\n  state: legacy\n",
+        "- endpoint: boom\n  rule: /boom\n  methods:\n  - GET\n  state: canary\n"
+        f"  percent: 10\n  cohort: {cohort}\n",
+    )
+
+
+def test_cohort_with_a_method_splits_as_the_state_does(registry: Path, store_url: str) -> None:
+    record_run(registry, store_url, case("items.item", "GET", "/items/1"))
+    result = run(
+        "promote", "items.item", "--method", "GET", "--to", "canary", "--percent", "5",
+        "--cohort", "header:X-User-Id", "--registry", str(registry),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    entries = [e for e in load_registry(registry).routes if e.endpoint == "items.item"]
+    assert [(e.methods, e.state.value, e.cohort) for e in entries] == [
+        (("POST",), "legacy", None),
+        (("GET",), "canary", "header:X-User-Id"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cohort", "reason"),
+    [
+        pytest.param(
+            "header:", "cohort 'header:' names no header: write header:NAME", id="no-name"
+        ),
+        pytest.param("cookie:a;b", "'a;b' is not a cookie name", id="bad-name"),
+        pytest.param("ip", "unknown cohort 'ip': use client, header:NAME", id="unknown"),
+    ],
+)
+def test_a_bad_cohort_exits_2_with_the_reason(registry: Path, cohort: str, reason: str) -> None:
+    before = registry.read_bytes()
+    result = run(
+        "promote", "boom", "--to", "canary", "--percent", "10", "--cohort", cohort, "--force",
+        "--registry", str(registry),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--cohort" in result.output
+    assert reason in result.output
+    assert registry.read_bytes() == before
+
+
+@pytest.mark.parametrize("to", ["modern", "shadow", "legacy"])
+def test_cohort_goes_with_canary_only(registry: Path, to: str) -> None:
+    before = registry.read_bytes()
+    result = run(
+        "promote", "boom", "--to", to, "--cohort", "client", "--force", "--registry", str(registry)
+    )
+    assert result.exit_code == 2
+    assert "--cohort goes with --to canary only" in result.output
+    assert registry.read_bytes() == before
+
+
 def test_promote_to_the_state_it_has_does_nothing(registry: Path) -> None:
     before = registry.read_bytes()
     result = run(

@@ -178,6 +178,63 @@ def test_percent_is_set_beside_the_state_with_canary_only() -> None:
         set_state_text(TEXT, "pages.show", "modern", percent=5)
 
 
+def test_cohort_is_set_beside_the_percent_with_canary_only() -> None:
+    text, changes = set_state_text(
+        TEXT, "pages.show", "canary", rule="/p/<name>", percent=10, cohort="header:X-User-Id"
+    )
+    assert text == edited(
+        TEXT,
+        (
+            "    state: modern   # the short alias\n",
+            "    state: canary   # the short alias\n    percent: 10\n"
+            "    cohort: header:X-User-Id\n",
+        ),
+    )
+    assert [c.state for c in changes] == ["canary"]
+    loads(text)
+    with pytest.raises(EditError, match="a cohort goes with state canary only, not shadow"):
+        set_state_text(TEXT, "pages.show", "shadow", cohort="client")
+
+
+def test_cohort_of_a_canary_changes_that_line_only() -> None:
+    canary, _ = set_state_text(
+        TEXT, "pages.show", "canary", rule="/p/<name>", percent=10, cohort="cookie:uid"
+    )
+    text, changes = set_state_text(
+        canary, "pages.show", "canary", rule="/p/<name>", cohort="client"
+    )
+    assert text == edited(canary, ("    cohort: cookie:uid\n", "    cohort: client\n"))
+    assert [(c.before, c.state) for c in changes] == [("canary", "canary")]
+    # the same cohort (a header name in another case) is nothing to do
+    header, _ = set_state_text(canary, "pages.show", "canary", cohort="header:x-user-id")
+    assert set_state_text(header, "pages.show", "canary", cohort="header:X-USER-ID") == (header, ())
+
+
+def test_cohort_with_a_method_goes_to_the_split_entry_only() -> None:
+    text, changes = set_state_text(
+        TEXT, "items.item", "canary", method="POST", percent=5, cohort="header:X-User-Id"
+    )
+    assert [c.split for c in changes] == [True]
+    entries = parse_registry(text, Path("migration_status.yaml")).routes
+    by_methods = {e.methods: e for e in entries if e.endpoint == "items.item"}
+    assert by_methods[("POST",)].cohort == "header:X-User-Id"
+    assert by_methods[("POST",)].percent == 5
+    assert by_methods[("GET",)].cohort is None and by_methods[("GET",)].state.value == "legacy"
+
+
+@pytest.mark.parametrize(
+    ("cohort", "message"),
+    [
+        pytest.param("header:", "names no header: write header:NAME", id="no-name"),
+        pytest.param("header:X User", "is not a header name", id="space"),
+        pytest.param("ip", "unknown cohort 'ip'", id="unknown"),
+    ],
+)
+def test_a_bad_cohort_is_refused_with_the_reason(cohort: str, message: str) -> None:
+    with pytest.raises(EditError, match=message):
+        set_state_text(TEXT, "pages.show", "canary", percent=5, cohort=cohort)
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

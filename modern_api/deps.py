@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -38,6 +39,14 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-# "function" scope: the session closes when the handler returns, before the response is
-# sent, so a shadow transaction never outlives its handler.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+def _closed_with_the_handler() -> Any:
+    """Depends(get_session) whose session closes when the handler returns, before the
+    response is sent, so a shadow transaction never outlives its handler: FastAPI's
+    `scope="function"` from 0.121; before that, a yield dependency's exit already ran
+    before the response (FastAPI 0.106 to 0.120)."""
+    if "scope" in inspect.signature(Depends).parameters:
+        return Depends(get_session, scope="function")
+    return Depends(get_session)
+
+
+SessionDep = Annotated[Session, _closed_with_the_handler()]

@@ -1,7 +1,13 @@
-"""routeshift's tables in the store: contract runs, their results and shadow observations,
-with the indexes the store's reads use. routeshift.store.sql creates them on its first
-write and reads and writes them; the column values of an observation are
+"""routeshift's tables in the store, at the latest schema version: contract runs, their
+results, shadow observations and daily snapshots, with the indexes the store's reads use,
+and the table that holds the version. routeshift.store.sql creates them on its first
+write and reads and writes them; routeshift.store.migrations brings the tables of an
+older store to this version; the column values of an observation are
 routeshift.store.rows.
+
+A change here is a new schema version: add its migration to
+routeshift.store.migrations, which spells out its own DDL (a migration keeps meaning what
+it meant when this module changes again).
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -23,11 +30,21 @@ from sqlalchemy import (
 __all__ = [
     "contract_results",
     "contract_runs",
+    "daily_snapshots",
     "metadata",
+    "schema_version",
     "shadow_observations",
 ]
 
 metadata = MetaData()
+
+#: one row: the version of the store's tables (routeshift.store.migrations). Never
+#: changes shape: every routeshift, older or newer, reads it to know what it has opened.
+schema_version = Table(
+    "routeshift_schema",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
 
 contract_runs = Table(
     "routeshift_contract_runs",
@@ -77,9 +94,20 @@ shadow_observations = Table(
     Column("legacy_body", Text),
     Column("modern_headers", Text),
     Column("modern_body", Text),
+    # the frames the shadow copy raised (version 2); NULL when it did not, or not kept
+    Column("traceback", Text),
     # diffs: the newest mismatches, of one endpoint or of all
     Index("ix_routeshift_shadow_endpoint_result", "endpoint", "result", "id"),
     Index("ix_routeshift_shadow_result", "result", "id"),
     # shadow_summaries: the latest runs of each endpoint
     Index("ix_routeshift_shadow_endpoint", "endpoint", "id"),
+)
+
+#: one row a day (version 2): the (endpoint, method) pairs counted by state, as JSON
+daily_snapshots = Table(
+    "routeshift_daily_snapshots",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+    Column("counts", Text, nullable=False),  # JSON: endpoint/method/state counts
 )

@@ -2,7 +2,9 @@
 
 A SQLite file beside the registry by default (`routeshift.db`), any SQLAlchemy URL with
 `settings.store_url` or ROUTESHIFT_STORE_URL. The tables (routeshift.store.schema) are
-created on first write; reading never creates anything.
+created on first write; reading never creates a store where there is none. A store
+written by an older routeshift is migrated (routeshift.store.migrations) on its first
+write or read; one written by a newer routeshift is refused.
 
 `status` and `promote` read "verified" from here: the latest contract result of every
 endpoint (its latest run that included that endpoint). The gateway writes shadow
@@ -13,7 +15,8 @@ event loop); `diffs`, `status` and the admin pages read them back. Several proce
 
 One module: the Store is one class, each method a read or a write of the schema's tables
 with its own error message, and the functions after it are its helpers (the URL with its
-password hidden, SQLite's settings, the p50).
+password hidden, SQLite's settings, the p50); the schema's versions are
+routeshift.store.migrations.
 """
 
 from __future__ import annotations
@@ -44,6 +47,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from routeshift.errors import StoreError
+from routeshift.store.migrations import (
+    SCHEMA_VERSION,
+    check_known,
+    stored_version,
+    upgrade,
+    write_lock,
+)
 from routeshift.store.records import (
     CaseOutcome,
     Observation,
@@ -60,7 +70,7 @@ from routeshift.store.rows import (
     stored_exchange,
     stored_mismatch,
 )
-from routeshift.store.schema import contract_results, contract_runs, metadata, shadow_observations
+from routeshift.store.schema import contract_results, contract_runs, shadow_observations
 
 if TYPE_CHECKING:
     from routeshift.registry.model import Registry
@@ -110,7 +120,8 @@ class Store:
             ) from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._ready = False
+        self._ready = False  # the tables exist, at SCHEMA_VERSION
+        self._current = False  # the store, where there is one, is at SCHEMA_VERSION
 
     @classmethod
     def for_registry(cls, registry: Registry) -> Store:
@@ -122,22 +133,54 @@ class Store:
         return self.engine.url.render_as_string(hide_password=True)
 
     def _prepare(self) -> None:
+        """Before the first write: the tables created, or migrated to SCHEMA_VERSION."""
         if self._ready:
             return
+        self._upgrade(create=True)
+        self._ready = self._current = True
+
+    def _upgrade(self, *, create: bool) -> bool:
+        """Migrate the store (and with `create`, create what it lacks) under the write
+        lock, retried when another process holds it too long; False when there is no
+        store and `create` is false. A read of a current store takes no lock, so it
+        does not wait for writers."""
         for attempt in range(3):
             try:
-                if self.engine.dialect.name == "sqlite" and self.engine.url.database:
-                    Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
-                metadata.create_all(self.engine)
-                break
+                database = self.engine.url.database
+                if create and self.engine.dialect.name == "sqlite" and database:
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+                with self.engine.connect() as connection:
+                    found = stored_version(connection)
+                    check_known(found, self.display_url)
+                    if not create and found in (None, SCHEMA_VERSION):
+                        return found is not None
+                    with write_lock(connection):
+                        upgrade(connection, create=create, where=self.display_url)
+                return True
             except (SQLAlchemyError, OSError) as exc:
-                # another process (a uvicorn worker) may be creating the same tables
+                # another process (a uvicorn worker) may be migrating the same store
                 if attempt == 2 or not isinstance(exc, SQLAlchemyError):
+                    what = (
+                        f"create the tables in {self.display_url!r}, or migrate them"
+                        if create
+                        else f"migrate the tables in {self.display_url!r}"
+                    )
                     raise StoreError(
-                        f"cannot create the tables in {self.display_url!r}: {exc}"
+                        f"cannot {what} to schema version {SCHEMA_VERSION}: {exc}"
                     ) from exc
                 time.sleep(0.05 * (attempt + 1))
-        self._ready = True
+        raise AssertionError("unreachable")
+
+    def schema_version(self) -> int | None:
+        """The schema version of the store's tables (routeshift.store.migrations), as
+        they are: None when there is no store. Migrates nothing."""
+        if not self._exists_file():
+            return None
+        try:
+            with self.engine.connect() as connection:
+                return stored_version(connection)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the store {self.display_url!r}: {exc}") from exc
 
     def record_contract_run(self, results: Sequence[CaseOutcome]) -> int:
         """Store one run of contract cases; returns its id."""
@@ -176,14 +219,21 @@ class Store:
         """Whether the store has `table`; reading never creates it."""
         if self._ready:
             return True
-        database = self.engine.url.database
-        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
-            if not Path(database).is_file():  # connecting would create the file
-                return False
+        if not self._exists_file():
+            return False
+        if not self._current:
+            self._current = self._upgrade(create=False)
         try:
             return inspect(self.engine).has_table(table.name)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read the store {self.display_url!r}: {exc}") from exc
+
+    def _exists_file(self) -> bool:
+        """False for a SQLite file that is not there (connecting would create it)."""
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            return Path(database).is_file()
+        return True
 
     def verifications(self) -> dict[str, Verification]:
         """Per endpoint, the results of the latest run that included it."""

@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "HTTP_METHODS",
+    "IMPLICIT_METHODS",
     "SAFE_METHODS",
     "ASGIApp",
     "Headers",
@@ -38,6 +39,8 @@ HTTP_METHODS = frozenset(
 )
 #: methods a request may repeat without changing anything (RFC 9110 "safe")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: methods werkzeug adds to a rule by itself (HEAD for GET, OPTIONS for all)
+IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 
 
 def header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:

@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from routeshift._asgi import IMPLICIT_METHODS
+
 __all__ = [
-    "IMPLICIT_METHODS",
     "RULE_VARIABLE",
     "LegacyRoute",
     "ModernRoute",
@@ -25,7 +26,6 @@ __all__ = [
 ]
 
 #: Methods that every Flask rule answers on its own and that are never ported alone.
-IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 
 #: werkzeug's rule syntax, one variable: <converter(arguments):name> or <name>
 RULE_VARIABLE = re.compile(

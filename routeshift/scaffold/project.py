@@ -12,8 +12,9 @@ import enum
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from routeshift._asgi import IMPLICIT_METHODS
 from routeshift.registry.load import DEFAULT_PATH
-from routeshift.routes import IMPLICIT_METHODS, LegacyRoute
+from routeshift.routes import LegacyRoute
 from routeshift.scaffold.plan import OutputFile
 from routeshift.scaffold.render import yaml_scalar
 

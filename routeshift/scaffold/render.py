@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from routeshift._asgi import HTTP_METHODS
 from routeshift.compare import Reply
 from routeshift.prove.cases import Case
 from routeshift.scaffold.rules import PathParameter, PathTranslation, py_str
@@ -255,7 +256,8 @@ def _render_model(model: Model, doc: str) -> list[str]:
     return lines
 
 
-_ROUTER_METHODS = frozenset({"get", "post", "put", "patch", "delete", "options", "head", "trace"})
+#: the methods an APIRouter has a decorator for (all but CONNECT)
+_ROUTER_METHODS = frozenset(m.lower() for m in HTTP_METHODS - {"CONNECT"})
 
 
 def _render_handler(

@@ -50,6 +50,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, valu
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from routeshift._asgi import HTTP_METHODS
 from routeshift.errors import MetricsError
 from routeshift.track.report.progress import Traffic
 
@@ -65,9 +66,6 @@ ENV_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 SIDES = ("legacy", "modern")
 #: request latency buckets, in seconds: a gateway answers in milliseconds
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-_METHODS = frozenset(
-    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
-)
 _RUN_DIR = re.compile(r"(\d+)-[0-9a-f]{16}")
 
 
@@ -237,7 +235,7 @@ class Metrics:
 
     def request(self, endpoint: str, method: str, side: str, status: int, seconds: float) -> None:
         """One answered request."""
-        if method not in _METHODS:
+        if method not in HTTP_METHODS:
             method = "other"
         key = (endpoint, method, side, status)
         child = self._requests.get(key)

@@ -216,3 +216,23 @@ def test_force_legacy_turns_canary_and_shadow_off(entry: str) -> None:
     )
     decision = table[KEY_GET]
     assert (decision.side, decision.canary, decision.shadow) == (Side.LEGACY, None, None)
+
+
+def test_the_decision_cache_drops_the_least_recently_used(
+    shop_gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full, the cache forgets one decision, the one used longest ago: the paths a
+    gateway serves all the time stay cached (it dropped every entry at once before)."""
+    import routeshift.decide.classify as classify
+
+    monkeypatch.setattr(classify, "CACHE_SIZE", 3)
+    classifier = shop_gateway.routing.classifier
+    for item in (1, 2, 3):
+        classifier.classify(scope("GET", f"/items/{item}"))
+    classifier.classify(scope("GET", "/items/1"))  # used again: now the most recent
+    classifier.classify(scope("GET", "/items/4"))  # one too many: /items/2 goes
+    assert list(classifier._cache) == [
+        ("GET", "/items/3"),
+        ("GET", "/items/1"),
+        ("GET", "/items/4"),
+    ]

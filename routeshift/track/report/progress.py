@@ -23,10 +23,11 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from routeshift._asgi import IMPLICIT_METHODS
 from routeshift.registry.fit import handler_path
 from routeshift.registry.model import Entry, Registry, State
 from routeshift.registry.readiness import readiness
-from routeshift.routes import IMPLICIT_METHODS, LegacyRoute, ModernRoute, handler_index
+from routeshift.routes import LegacyRoute, ModernRoute, handler_index
 
 if TYPE_CHECKING:
     from routeshift.store.records import ShadowSummary, Verification

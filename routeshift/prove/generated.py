@@ -10,6 +10,10 @@ with no example database written. In a test module, with routeshift's pytest fix
 
 or `check_generated(routeshift_harness, "users.get_user", "GET", routeshift_state)`.
 Path segments include percent-encoded unicode; `unicode_paths=False` keeps them ASCII.
+
+With `pytest --routeshift-record`, a generated test is recorded in the contract run as
+one case of its endpoint, `generated` (`generated_outcome`): passed, or failed with the
+shrunk request and its differences.
 """
 
 from __future__ import annotations
@@ -29,12 +33,14 @@ from routeshift.errors import ContractMismatch, GenerateError, did_you_mean
 __all__ = [
     "DEFAULT_EXAMPLES",
     "ENV_EXAMPLES",
+    "GENERATED_ID",
     "GeneratedMismatch",
     "check_generated",
     "entry_of",
     "find_modern_route",
     "generated_cases",
     "generated_examples",
+    "generated_outcome",
     "generated_test",
     "generation_settings",
     "request_line",
@@ -54,9 +60,12 @@ from routeshift.prove.results import CaseResult
 from routeshift.prove.strategies import strategy_for
 from routeshift.registry.model import Entry, Registry
 from routeshift.routes import flat_routes, to_fastapi_path
+from routeshift.store.records import CaseOutcome
 
 ENV_EXAMPLES = "ROUTESHIFT_GENERATED_EXAMPLES"
 DEFAULT_EXAMPLES = 25
+#: the case id a generated test is recorded under
+GENERATED_ID = "generated"
 
 
 class GeneratedMismatch(ContractMismatch):
@@ -64,6 +73,7 @@ class GeneratedMismatch(ContractMismatch):
 
     def __init__(self, result: CaseResult) -> None:
         super().__init__(result)
+        self.generated = result
         self.args = (f"generated request: {request_line(result.case)}\n{result.report()}",)
 
 
@@ -206,24 +216,59 @@ def check_generated(
     return results
 
 
+def generated_outcome(entry: Entry, method: str, failed: Exception | None = None) -> CaseOutcome:
+    """What a contract run records of one generated test: one case, GENERATED_ID; failed
+    with the shrunk request and its differences (or what it raised) when it failed."""
+    method = method.upper()
+    if failed is None:
+        return CaseOutcome(entry.endpoint, GENERATED_ID, method, entry.rule, True)
+    if isinstance(failed, GeneratedMismatch):
+        found = failed.generated
+        differences: tuple[str, ...] = (f"generated request: {request_line(found.case)}",)
+        differences += found.outcome().differences
+        return CaseOutcome(
+            entry.endpoint, GENERATED_ID, method, found.case.path, False, differences
+        )
+    lines = str(failed).strip().splitlines()
+    why = f"the generated test raised {type(failed).__name__}" + (f": {lines[0]}" if lines else "")
+    return CaseOutcome(entry.endpoint, GENERATED_ID, method, entry.rule, False, (why,))
+
+
 def generated_test(
     endpoint: str,
     method: str = "GET",
     *,
     max_examples: int | None = None,
     unicode_paths: bool = True,
-) -> Callable[[Harness, StateHook], None]:
-    """A pytest test function: `test_x = generated_test("users.get_user")` in a module."""
+) -> Callable[[Harness, StateHook, list[CaseOutcome]], None]:
+    """A pytest test function: `test_x = generated_test("users.get_user")` in a module.
 
-    def test(routeshift_harness: Harness, routeshift_state: StateHook) -> None:
-        check_generated(
-            routeshift_harness,
-            endpoint,
-            method,
-            routeshift_state,
-            max_examples=max_examples,
-            unicode_paths=unicode_paths,
-        )
+    Its verdict goes to `routeshift_outcomes`, which `pytest --routeshift-record` records
+    with the session's other contract checks; a test that sent no request (a
+    GenerateError: no such entry, no modern route) records nothing.
+    """
+
+    def test(
+        routeshift_harness: Harness,
+        routeshift_state: StateHook,
+        routeshift_outcomes: list[CaseOutcome],
+    ) -> None:
+        entry = entry_of(routeshift_harness.registry, endpoint, method)
+        try:
+            check_generated(
+                routeshift_harness,
+                entry,
+                method,
+                routeshift_state,
+                max_examples=max_examples,
+                unicode_paths=unicode_paths,
+            )
+        except GenerateError:
+            raise
+        except Exception as exc:
+            routeshift_outcomes.append(generated_outcome(entry, method, exc))
+            raise
+        routeshift_outcomes.append(generated_outcome(entry, method))
 
     test.__name__ = test.__qualname__ = re.sub(r"\W", "_", f"test_generated_{endpoint}_{method}")
     test.__doc__ = f"Generated requests to {endpoint} {method.upper()} answer alike on both sides."

@@ -18,6 +18,13 @@ Fixtures:
     routeshift_state  the state hook; override it in a conftest.py to give each side the
                       same starting state (default: none)
     routeshift_harness  the session's Harness (both apps in-process)
+    routeshift_outcomes  the session's list of CaseOutcome to record besides the cases
+                      the contract fixture ran (a generated_test appends its verdict)
+
+With --routeshift-record, every contract check the session ran is recorded as one run,
+as `routeshift contract` records one: the case-file items, the contract fixture's checks
+(check, assert_case, run) and the generated tests. An endpoint is verified by the latest
+run that ran its cases, so a run that selects other tests (-k) leaves it as it was.
 """
 
 from __future__ import annotations
@@ -38,12 +45,15 @@ if TYPE_CHECKING:
     from routeshift.prove.cases import Case
     from routeshift.prove.harness import ContractClient, Harness, StateHook
     from routeshift.prove.results import CaseResult, Misrouted
+    from routeshift.store.records import CaseOutcome
 
-__all__ = ["CASE", "MISROUTED", "RESULTS", "CaseFile", "CaseItem", "RouteCases"]
+__all__ = ["CASE", "MISROUTED", "OUTCOMES", "RESULTS", "CaseFile", "CaseItem", "RouteCases"]
 
 RESULTS = pytest.StashKey[list["CaseResult"]]()
 #: cases the gateway would never send to their endpoint: errors of their case files
 MISROUTED = pytest.StashKey[list["Misrouted"]]()
+#: outcomes recorded as they are (a generated test's verdict), beside RESULTS
+OUTCOMES = pytest.StashKey[list["CaseOutcome"]]()
 REGISTRY = pytest.StashKey[Path | None]()
 CONTRACTS_DIR = pytest.StashKey[Path | None]()
 CASE = pytest.StashKey["Case"]()
@@ -77,6 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = []
     config.stash[MISROUTED] = []
+    config.stash[OUTCOMES] = []
     config.stash[SKIPPED] = None
     config.stash[CONTRACTS_DIR] = None
     path, chosen = _registry_path(config)
@@ -106,6 +117,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     outcomes = [r.outcome() for r in config.stash.get(RESULTS, [])]
     outcomes += [m.outcome() for m in config.stash.get(MISROUTED, [])]
+    recorded: list[CaseOutcome] = config.stash.get(OUTCOMES, [])
+    outcomes += recorded
     path = config.stash.get(REGISTRY, None)
     if not config.getoption("routeshift_record") or not outcomes or path is None:
         return
@@ -235,6 +248,12 @@ def routeshift_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
         raise pytest.UsageError(str(exc)) from None
     yield harness
     harness.close()
+
+
+@pytest.fixture
+def routeshift_outcomes(request: pytest.FixtureRequest) -> list[CaseOutcome]:
+    """Outcomes to record with --routeshift-record, besides the contract fixture's."""
+    return request.config.stash[OUTCOMES]
 
 
 @pytest.fixture

@@ -6,14 +6,17 @@ point, not through `-p`.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 # The plugin imports the harness and the store on first use. pytester's in-process runs
 # drop the modules a run imported; sqlalchemy imported twice breaks, so load them here.
+import routeshift.prove.generated  # noqa: F401  (and hypothesis, for generated tests)
 import routeshift.prove.harness  # noqa: F401
 import routeshift.store.sql  # noqa: F401
 
@@ -406,3 +409,94 @@ def test_record_option_closes_the_store(
     monkeypatch.setattr(Store, "close", recording_close)
     project.runpytest("--routeshift-record").assert_outcomes(passed=2, failed=1)
     assert closed == [f"sqlite:///{project.path / 'routeshift.db'}"]
+
+
+def verifications_of(project: pytest.Pytester) -> dict[str, Any]:
+    from routeshift.store.sql import Store
+
+    store = Store(f"sqlite:///{project.path / 'routeshift.db'}")
+    try:
+        return dict(store.verifications())
+    finally:
+        store.close()
+
+
+def test_record_option_records_the_contract_fixtures_checks(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_hand="""
+        import pytest
+
+        from routeshift.errors import ContractMismatch
+        from routeshift.prove.cases import case
+
+
+        def test_greet(contract):
+            contract.check("GET", "/greet/zoe")
+            contract.assert_case(case("greet", "GET", "/greet/amy", id="amy"))
+
+
+        def test_count(contract):
+            with pytest.raises(ContractMismatch):
+                contract.check("GET", "/count")
+        """
+    )
+    project.runpytest("test_hand.py", "--routeshift-record").assert_outcomes(passed=2)
+    verifications = verifications_of(project)
+    assert (verifications["greet"].passed, verifications["greet"].failed) == (2, 0)
+    assert (verifications["count"].passed, verifications["count"].failed) == (0, 1)
+
+
+GENERATED = """
+from routeshift.prove.generated import generated_test
+
+test_greet_generated = generated_test("greet", "GET", max_examples=5)
+test_count_generated = generated_test("count", "GET", max_examples=5)
+"""
+
+
+def test_record_option_records_each_generated_test_with_its_verdict(
+    project: pytest.Pytester,
+) -> None:
+    from routeshift.store.sql import Store
+
+    project.makepyfile(test_gen=GENERATED)
+    result = project.runpytest("test_gen.py", "--routeshift-record")
+    result.assert_outcomes(passed=1, failed=1)
+    verifications = verifications_of(project)
+    assert (verifications["greet"].passed, verifications["greet"].failed) == (1, 0)
+    assert (verifications["count"].passed, verifications["count"].failed) == (0, 1)
+    store = Store(f"sqlite:///{project.path / 'routeshift.db'}")
+    try:
+        with store.engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT endpoint, case_id, method, path, passed, differences "
+                "FROM routeshift_contract_results ORDER BY endpoint"
+            ).all()
+    finally:
+        store.close()
+    assert [tuple(row[:5]) for row in rows] == [
+        ("count", "generated", "GET", "/count", False),
+        ("greet", "generated", "GET", "/greet/<name>", True),
+    ]
+    assert json.loads(rows[0][5]) == [
+        "generated request: GET /count",
+        "/count: legacy 1 != modern 2",
+    ]
+
+
+def test_a_run_that_skips_an_endpoint_leaves_its_verification(project: pytest.Pytester) -> None:
+    """Verified is the latest run that ran the endpoint's cases: `-k` runs of the other
+    endpoints (case files, generated tests) record runs that do not include it."""
+    project.makepyfile(test_gen=GENERATED)
+    project.runpytest("--routeshift-record").assert_outcomes(passed=3, failed=2)
+    first = verifications_of(project)
+    assert not first["count"].ok and (first["count"].passed, first["count"].failed) == (0, 2)
+    assert first["greet"].ok and first["greet"].passed == 3
+    project.runpytest("--routeshift-record", "-k", "greet").assert_outcomes(passed=3, deselected=2)
+    second = verifications_of(project)
+    assert second["count"] == first["count"]  # as it was: the run did not check it
+    assert second["greet"].run_at > first["greet"].run_at
+    project.runpytest("--routeshift-record", "-k", "nothing_has_this_name").assert_outcomes(
+        deselected=5
+    )
+    assert verifications_of(project) == second  # no case ran: no run recorded

@@ -1,0 +1,1 @@
+"""routeshift on real Flask apps (see support.py)."""

@@ -1,0 +1,374 @@
+"""routeshift on real Flask apps that nobody here wrote, used as a new user would.
+
+The apps come from their sdists on PyPI, fetched by `scripts/realapps` into
+.cache/realapps/<name>/ (never committed; nothing is fetched while testing). Each test
+module copies its app into tmp_path and runs the `routeshift` command there as a
+subprocess, so the app's modules (`flaskr`, the example's `app`) and the project's
+`modern_api` never meet this repository's in one interpreter. The ports a user would
+write after `routeshift scaffold` are the files of overlay_<name>/, laid over the project,
+with crossing.py as the project's modern_api/crossing.py.
+
+Servers (gunicorn with the app alone, uvicorn with the gateway) run on 127.0.0.1 as
+subprocesses in their own process groups; `Scenario` sends the same recorded requests to
+both, each through its own cookie jar, and says every difference a client could see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+CACHE = REPO / ".cache" / "realapps"
+FETCH = "scripts/realapps"
+
+#: what differs between two servers of the same app and is no answer of the app's
+NOT_COMPARED = frozenset(
+    {"date", "server", "content-length", "x-served-by", "connection", "keep-alive"}
+    | {"transfer-encoding"}
+)
+#: headers whose value is a set (Flask builds Allow from a set: its order is the process's)
+SETS = frozenset({"allow", "vary"})
+#: the Host both servers are sent (an app's absolute URLs name it: APIFlask's spec does)
+HOST = "realapps.test"
+START_SECONDS = 30
+#: what the environment may carry that would change what the servers and commands do
+CLEARED = ("MIGRATION_STATUS", "ROUTESHIFT_REGISTRY", "ROUTESHIFT_STORE_URL", "FLASK_APP")
+CLEARED += ("ROUTESHIFT_FORCE_LEGACY", "ROUTESHIFT_ADMIN_TOKEN", "PROMETHEUS_MULTIPROC_DIR")
+
+
+def realapp(name: str) -> Path:
+    """The cached app's folder; a skip (a failure on CI) naming the command that fetches it."""
+    folder = CACHE / name
+    if (folder / "SOURCE").is_file():
+        return folder
+    reason = f"{folder.relative_to(REPO)}/ is missing: run `{FETCH}` (downloads the sdists)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def need_module(module: str, why: str) -> None:
+    """Skip (fail on CI) when `module` does not import."""
+    try:
+        __import__(module)
+    except ImportError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{why} ({exc})")
+        pytest.skip(f"{why} ({exc})")
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update(PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+@dataclass
+class Project:
+    """A copy of a real app in tmp_path, where the `routeshift` command runs."""
+
+    root: Path
+    env: dict[str, str] = field(default_factory=environment)
+
+    @classmethod
+    def copy_of(cls, name: str, into: Path) -> Project:
+        root = into / name
+        shutil.copytree(realapp(name), root, ignore=shutil.ignore_patterns("SOURCE"))
+        return cls(root)
+
+    def routeshift(self, *args: str, expect: int = 0) -> str:
+        """`routeshift ARGS` in the project; its output, after checking its exit code."""
+        done = subprocess.run(
+            [sys.executable, "-m", "routeshift", *args],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == expect, (
+            f"routeshift {' '.join(args)}: {done.returncode}\n{output}"
+        )
+        return output
+
+    def lay(self, overlay: str) -> None:
+        """The files a user writes after init and scaffold: overlay_<name>/ and crossing.py."""
+        shutil.copytree(HERE / overlay, self.root, dirs_exist_ok=True)
+        shutil.copyfile(HERE / "crossing.py", self.root / "modern_api" / "crossing.py")
+
+
+@contextlib.contextmanager
+def imported_from(folder: Path, *modules: str) -> Iterator[None]:
+    """`modules` importable from `folder` for the block, then forgotten."""
+    before = set(sys.modules)
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        for name in set(sys.modules) - before:
+            if name.partition(".")[0] in modules:
+                del sys.modules[name]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`python -m <argv>` serving the project on a free port, in its own process group."""
+
+    def __init__(
+        self, project: Project, name: str, argv: Callable[[int], list[str]], **env: str
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = project.root.parent / f"{name}-{self.port}.log"
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", *argv(self.port)],
+                cwd=project.root,
+                env={**project.env, "XDG_RUNTIME_DIR": str(project.root.parent), **env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_until_up(self) -> None:
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the server exited:\n{self.output()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no answer within {START_SECONDS} s:\n{self.output()}")
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(15)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(5)
+
+
+@contextlib.contextmanager
+def serving(
+    project: Project,
+    wsgi_app: str,
+    alone: dict[str, str] | None = None,
+    gateway: dict[str, str] | None = None,
+) -> Iterator[tuple[Server, Server]]:
+    """gunicorn with the app alone, and uvicorn with the gateway (each with its extra
+    environment), both up."""
+    need_module("gunicorn", "gunicorn serves the app alone: pyproject's bench extra brings it")
+    servers = [
+        Server(
+            project,
+            "gunicorn",
+            lambda port: ["gunicorn", "-b", f"127.0.0.1:{port}", wsgi_app],
+            **(alone or {}),
+        )
+    ]
+    try:
+        servers.append(
+            Server(
+                project,
+                "gateway",
+                lambda port: ["uvicorn", "gateway:app", "--host", "127.0.0.1", f"--port={port}"],
+                **(gateway or {}),
+            )
+        )
+        for server in servers:
+            server.wait_until_up()
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+# --- the gateway's own view of its registry -------------------------------------------
+
+
+def states(gateway: Server) -> dict[tuple[str, str], str]:
+    """(endpoint, method) -> state, as the running gateway serves them."""
+    document = httpx.get(f"{gateway.url}/_routeshift/status.json", timeout=10).json()
+    return {
+        (route["endpoint"], method["method"]): method["state"]
+        for route in document["routes"]
+        for method in route["methods"]
+    }
+
+
+def wait_for_states(gateway: Server, wanted: dict[tuple[str, str], str]) -> None:
+    """Until the gateway serves `wanted` (it picks a registry edit up within a second)."""
+    deadline = time.monotonic() + 10
+    while True:
+        now = states(gateway)
+        if all(now.get(key) == state for key, state in wanted.items()):
+            return
+        assert time.monotonic() < deadline, f"the gateway still serves {now}"
+        time.sleep(0.1)
+
+
+def shadow_runs(gateway: Server) -> float:
+    """routeshift_shadow_runs_total, summed over endpoints and results (/metrics)."""
+    text = httpx.get(f"{gateway.url}/metrics", timeout=10).text
+    return sum(
+        float(line.rpartition(" ")[2])
+        for line in text.splitlines()
+        if line.startswith("routeshift_shadow_runs_total{")
+    )
+
+
+def stored_shadow_runs(gateway: Server, endpoint: str) -> int:
+    """The shadow runs of `endpoint` in the store (status.json reads them from there)."""
+    document = httpx.get(f"{gateway.url}/_routeshift/status.json", timeout=10).json()
+    (route,) = [r for r in document["routes"] if r["endpoint"] == endpoint]
+    return int((route["shadow"] or {}).get("runs", 0))
+
+
+def wait_until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not check():
+        assert time.monotonic() < deadline, f"still not so after 10 s: {what}"
+        time.sleep(0.02)
+
+
+# --- a recorded scenario, sent to two servers -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One request of a scenario; `endpoint` names the route it reaches (for the checks)."""
+
+    method: str
+    path: str
+    endpoint: str = ""
+    data: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}" + (f" {self.data}" if self.data else "")
+
+
+def cookies_of(response: httpx.Response, session: str, loads: Callable[[str], Any] | None) -> list:
+    """The response's cookies: (name, value, attributes); the session cookie by its payload."""
+    found = []
+    for header in response.headers.get_list("set-cookie"):
+        jar: SimpleCookie = SimpleCookie()
+        jar.load(header)
+        for name, morsel in jar.items():
+            value: Any = morsel.value
+            if name == session and value and loads is not None:
+                value = ("payload", loads(value))
+            attributes = sorted((k, str(v)) for k, v in morsel.items() if v)
+            found.append((name, value, attributes))
+    return sorted(found, key=repr)
+
+
+def differences(
+    expected: httpx.Response,
+    got: httpx.Response,
+    session: str = "session",
+    loads: Callable[[str], Any] | None = None,
+) -> list[str]:
+    """What a client sees differ: status, headers (but NOT_COMPARED), cookies, body."""
+    found = []
+    if expected.status_code != got.status_code:
+        found.append(f"status {expected.status_code} != {got.status_code}")
+
+    def headers(response: httpx.Response) -> list[tuple[str, str]]:
+        return sorted(
+            (name.lower(), ", ".join(sorted(value.split(", "))) if name.lower() in SETS else value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in NOT_COMPARED and name.lower() != "set-cookie"
+        )
+
+    if headers(expected) != headers(got):
+        found.append(f"headers {headers(expected)} != {headers(got)}")
+    if cookies_of(expected, session, loads) != cookies_of(got, session, loads):
+        found.append(
+            f"cookies {cookies_of(expected, session, loads)} != {cookies_of(got, session, loads)}"
+        )
+    if expected.content != got.content:
+        at = next(
+            (
+                i
+                for i, (a, b) in enumerate(zip(expected.content, got.content, strict=False))
+                if a != b
+            ),
+            min(len(expected.content), len(got.content)),
+        )
+        start = max(0, at - 80)
+        found.append(
+            f"body differs at byte {at}: "
+            f"{expected.content[start : at + 80]!r} != {got.content[start : at + 80]!r}"
+        )
+    return found
+
+
+@dataclass
+class Scenario:
+    """Sends each step to the reference server, then to the gateway, each with its own
+    cookie jar, the same Host and no redirect followed; keeps what differed and each answer."""
+
+    reference: Server
+    gateway: Server
+    session: str = "session"
+    loads: Callable[[str], Any] | None = None
+    #: called after each step the gateway answered (e.g. to wait for its shadow copy)
+    after: Callable[[Step, httpx.Response], None] = lambda step, response: None
+    answers: list[tuple[Step, httpx.Response, httpx.Response]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def run(self, steps: Sequence[Step]) -> Scenario:
+        clients = [
+            httpx.Client(
+                base_url=server.url, headers={"Host": HOST}, follow_redirects=False, timeout=10
+            )
+            for server in (self.reference, self.gateway)
+        ]
+        with clients[0] as reference, clients[1] as gateway:
+            for step in steps:
+                options: dict[str, Any] = {"data": step.data, "headers": step.headers}
+                expected = reference.request(step.method, step.path, **options)
+                got = gateway.request(step.method, step.path, **options)
+                self.after(step, got)
+                self.answers.append((step, expected, got))
+                for problem in differences(expected, got, self.session, self.loads):
+                    self.problems.append(f"{step}: {problem}")
+        return self
+
+    def served(self, endpoint: str, *methods: str) -> set[str]:
+        """Who served the steps of `endpoint` (of `methods`, when given): legacy, modern."""
+        return {
+            got.headers.get("x-served-by", "(none)")
+            for step, _, got in self.answers
+            if step.endpoint == endpoint and (not methods or step.method in methods)
+        }

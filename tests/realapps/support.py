@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +54,27 @@ CLEARED += ("ROUTESHIFT_FORCE_LEGACY", "ROUTESHIFT_ADMIN_TOKEN", "PROMETHEUS_MUL
 
 
 def realapp(name: str) -> Path:
-    """The cached app's folder; a skip (a failure on CI) naming the command that fetches it."""
+    """The cached app's folder, from the sdist of the version this venv has; else a skip
+    (a failure on CI) naming the command that fetches it."""
     folder = CACHE / name
-    if (folder / "SOURCE").is_file():
-        return folder
-    reason = f"{folder.relative_to(REPO)}/ is missing: run `{FETCH}` (downloads the sdists)"
+    source = folder / "SOURCE"
+    if not source.is_file():
+        unusable = f"{folder.relative_to(REPO)}/ is missing"
+    else:
+        project, _, release = source.read_text(encoding="utf-8").split()[0].partition("==")
+        try:
+            installed = metadata.version(project)
+        except metadata.PackageNotFoundError:
+            return folder
+        if installed == release:
+            return folder
+        unusable = (
+            f"{folder.relative_to(REPO)}/ is from {project} {release}, the venv has {installed}"
+        )
+    command = FETCH
+    if Path(sys.executable) != REPO / ".venv" / "bin" / "python":
+        command += f" --python {sys.executable}"
+    reason = f"{unusable}: run `{command}` (it downloads the sdists from PyPI)"
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)

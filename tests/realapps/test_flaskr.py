@@ -13,6 +13,7 @@ from the sdist of the venv's Flask, moved with routeshift as its docs tell a new
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import subprocess
@@ -294,6 +295,14 @@ def test_the_gateway_answers_as_gunicorn_in_every_state(
         back = visit_now(4)
         assert back.served("blog.index") == back.served("auth.login") == {"legacy"}
 
-    with sqlite3.connect(databases["alone"]) as one, sqlite3.connect(databases["gateway"]) as two:
-        query = "SELECT id, username FROM user ORDER BY id"
-        assert one.execute(query).fetchall() == two.execute(query).fetchall()
+    # and both databases hold the same users after all that
+    query = "SELECT id, username FROM user ORDER BY id"
+    users = []
+    for path in databases.values():
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            users.append(connection.execute(query).fetchall())
+    assert (
+        users[0]
+        == users[1]
+        == [(1, "test"), (2, "other")] + [(n + 2, f"ada{n}") for n in (1, 2, 3, 4)]
+    )

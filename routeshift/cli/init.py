@@ -28,8 +28,8 @@ __all__ = ["init"]
 NEXT_STEPS = (
     ("uvicorn gateway:app", "serve every route through the gateway (all legacy for now)"),
     ("routeshift status", "where the migration stands"),
-    ("routeshift scaffold ENDPOINT", "a start for the port of one route"),
-    ("$EDITOR {conftest}", "give both sides the same starting state"),
+    ("$EDITOR {conftest}", "give both sides the same starting state (a test database)"),
+    ("routeshift scaffold ENDPOINT", "a start for the port of one route (sent through it)"),
 )
 
 

@@ -145,6 +145,7 @@ class Harness:
         """The legacy app's answer, as the gateway gives it (its Allow merged)."""
         if decision is None:
             decision = self.decision(case, Side.LEGACY)
+        self._legacy.cookies.clear()  # a case sends its own headers only, never a jar
         reply = _reply(self._legacy.request(case.method, case.path, **_request_options(case)))
         return _with_allow(reply, decision.extra_allow)
 
@@ -155,6 +156,7 @@ class Harness:
         if decision.side is Side.LEGACY:
             return self.send_legacy(case, decision)
         client = self._start_modern()
+        client.cookies.clear()  # as on the legacy side: no cookie of another case
         response = self._runner.run(
             client.request(case.method, case.path, **_request_options(case))
         )

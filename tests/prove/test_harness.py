@@ -645,3 +645,33 @@ def test_headers_and_the_session_cookie_are_compared(
     result = raising(legacy, modern).run(GET_ANN)
     assert [d.where for d in result.comparison.differences] == ([where] if where else [])
     assert result.noise == ()  # the session's timestamp is not noise: its payload is compared
+
+
+def test_a_case_never_carries_the_cookies_of_the_case_before(
+    raising: Callable[[Flask, FastAPI], Harness],
+) -> None:
+    """Each case sends its own headers only: a Set-Cookie answered to one case is not
+    sent with the next (results never depend on the order of the cases)."""
+    legacy = Flask(__name__)
+    users = Blueprint("users", __name__, url_prefix="/users")
+
+    @users.get("/<int:user_id>")
+    def get_user(user_id: int) -> Any:
+        response = jsonify(id=user_id, cookie=request.cookies.get("seen"))
+        response.set_cookie("seen", str(user_id))
+        return response
+
+    legacy.register_blueprint(users)
+    modern = FastAPI()
+
+    @modern.get("/users/{user_id}")
+    def modern_user(user_id: int, request: Request) -> Response:
+        response = JSONResponse({"id": user_id, "cookie": request.cookies.get("seen")})
+        response.set_cookie("seen", str(user_id), samesite=None)
+        return response
+
+    harness = raising(legacy, modern)
+    first, second = harness.run_all([GET_ANN, case("users.get_user", "GET", "/users/2")])
+    assert first.passed and second.passed
+    assert b'"cookie":null' in second.legacy.body.replace(b" ", b"")
+    assert b'"cookie":null' in second.modern.body.replace(b" ", b"")

@@ -141,11 +141,6 @@ def test_the_ports_pass_their_contract_cases(ported: Ported) -> None:
     assert "FAIL" not in ported.contract
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routeshift/prove/harness.py:76 and :108: the harness's httpx clients keep a "
-    "cookie jar across cases, so a Set-Cookie of one case is sent with the next",
-)
 def test_a_contract_case_does_not_carry_the_cookies_of_the_case_before(ported: Ported) -> None:
     """The flashed case's answer sets a session (user 1, the flash shown); the next case,
     with no Cookie header, must be answered to an anonymous visitor."""

@@ -140,8 +140,11 @@ def promote(
         return
     try:
         edited = parse_registry(new_text, registry.path)
-    except RegistryError as exc:
-        _fail(f"{exc}\nNothing was written.")
+    except RegistryError as exc:  # the state asks for what the entry lacks: refused
+        for problem in exc.problems:
+            click.echo(f"refused: {problem}", err=True)
+        click.echo(f"{registry.path} is unchanged.", err=True)
+        sys.exit(1)
     if to != State.LEGACY.value and not force:
         reasons = _refusals(registry, edited, endpoint, changes)
         if reasons:

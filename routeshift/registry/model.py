@@ -270,6 +270,13 @@ def check_states(registry: Registry) -> list[Problem]:
             )
         writes = sorted(set(entry.methods) - SAFE_METHODS)
         if entry.state is State.SHADOW and writes and not entry.shadow_writes:
+            safe = sorted(set(entry.methods) & SAFE_METHODS)
+            split = (
+                f"; or shadow only the safe methods (split the entry with `routeshift "
+                f"promote {entry.endpoint} --method {safe[0]} --to shadow`)"
+                if safe
+                else ""
+            )
             problems.append(
                 registry.problem(
                     here + ("state",),
@@ -277,8 +284,7 @@ def check_states(registry: Registry) -> list[Problem]:
                     "second time on the modern side, and a write done twice is a real "
                     "change. Shadow a write route only when its modern handler rolls back "
                     "under scope['state']['routeshift_shadow'], and say so with "
-                    "`shadow_writes: true`; or shadow only the safe methods (split the "
-                    "entry with `routeshift promote ENDPOINT --method GET --to shadow`).",
+                    f"`shadow_writes: true` in its entry{split}.",
                 )
             )
     return problems

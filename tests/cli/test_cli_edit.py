@@ -203,10 +203,10 @@ def test_a_state_the_registry_refuses_is_not_written(
 ) -> None:
     before = registry.read_bytes()
     result = run("promote", endpoint, *options, "--force", "--registry", str(registry))
-    assert result.exit_code == 2
-    assert f"{registry}:" in result.output
+    assert result.exit_code == 1  # a refused promote, as the README says, not bad input
+    assert f"refused: {registry}:" in result.output
     assert words in result.output
-    assert "Nothing was written." in result.output
+    assert "is unchanged" in result.output
     assert registry.read_bytes() == before
 
 
@@ -441,3 +441,12 @@ def test_shadow_needs_a_handler_but_no_contract_run(registry: Path) -> None:
     )
     assert refused.exit_code == 1
     assert "contract" in refused.output
+
+
+def test_shadow_of_a_write_only_entry_names_no_split_it_cannot_make(registry: Path) -> None:
+    """items.item's POST entry has no safe method: the refusal says shadow_writes only."""
+    result = run("promote", "items.item", "--method", "POST", "--to", "shadow", "--force",
+                 "--registry", str(registry))  # fmt: skip
+    assert result.exit_code == 1
+    assert "`shadow_writes: true` in its entry." in result.output
+    assert "--method" not in result.output

@@ -44,6 +44,9 @@ class LegacyRoute:
     rule: str
     methods: frozenset[str]
     arguments: tuple[str, ...]
+    #: the app has a view for the endpoint (a rule added with only an endpoint, to build
+    #: URLs of, has none: flaskr's `add_url_rule("/", endpoint="index")`)
+    has_view: bool = True
 
     @property
     def blueprint(self) -> str:
@@ -53,6 +56,11 @@ class LegacyRoute:
     @property
     def is_static(self) -> bool:
         return self.endpoint == "static" or self.endpoint.endswith(".static")
+
+    @property
+    def is_counted(self) -> bool:
+        """A route of the migration: not the static files, and one with a view to port."""
+        return self.has_view and not self.is_static
 
     @property
     def fastapi_path(self) -> str | None:
@@ -100,8 +108,10 @@ def to_fastapi_path(rule: str) -> str | None:
 
 
 def legacy_routes(flask_app: Any) -> tuple[LegacyRoute, ...]:
-    """Every rule of a Flask app, in the url_map's order, static included."""
+    """Every rule of a Flask app, in the url_map's order, static and view-less included
+    (`is_counted` tells the routes of the migration)."""
     routes = []
+    views = getattr(flask_app, "view_functions", None)
     for rule in flask_app.url_map.iter_rules():
         methods = frozenset(rule.methods or ()) - IMPLICIT_METHODS
         routes.append(
@@ -110,6 +120,7 @@ def legacy_routes(flask_app: Any) -> tuple[LegacyRoute, ...]:
                 rule=rule.rule,
                 methods=methods,
                 arguments=tuple(sorted(rule.arguments)),
+                has_view=views is None or rule.endpoint in views,
             )
         )
     return tuple(routes)

@@ -16,7 +16,7 @@ import click
 from routeshift.apps.importer import add_to_path
 from routeshift.apps.pair import search_dirs
 from routeshift.cli.common import load_or_exit, registry_option
-from routeshift.errors import CaseFileError, StoreError
+from routeshift.errors import CaseFileError, StoreError, display_path
 from routeshift.prove.cases import case_files, endpoint_of
 from routeshift.registry.load import registry_path
 from routeshift.store.sql import Store
@@ -49,7 +49,9 @@ def format_contract_table(results: list[Any]) -> str:
         if not result.passed:
             lines += [f"       {difference}" for difference in result.comparison.differences]
             lines += result.raised_lines("       ")
-            lines.append(f"       ({result.case.where})")
+            case = result.case
+            where = f"{display_path(Path(case.file))}:{case.line}" if case.file else case.where
+            lines.append(f"       ({where})")
         if result.suggested_ignore:
             lines.append(f"       noise: add ignore: [{', '.join(result.suggested_ignore)}]")
     failed = sum(not r.passed for r in results)

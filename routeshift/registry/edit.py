@@ -115,14 +115,15 @@ def sync_text(text: str, legacy_routes: Iterable[LegacyRoute]) -> tuple[str, tup
     """Register every legacy route the registry lacks, and retire the vanished ones.
 
     New entries (state legacy, one per endpoint and rule with all its methods; HEAD,
-    OPTIONS and static left out) go at the end of `routes` in the url_map's order. An
-    entry whose endpoint and rule the app no longer has gets `retired: true`; a retired
-    entry whose route is back loses it. Returns the text unchanged when nothing is to do.
+    OPTIONS, static and rules without a view left out) go at the end of `routes` in the
+    url_map's order. An entry whose endpoint and rule the app no longer has gets
+    `retired: true`; a retired entry whose route is back loses it. Returns the text
+    unchanged when nothing is to do.
     """
     document = Document(text, "the registry")
     found: dict[tuple[str, str], list[str]] = {}
     for route in legacy_routes:
-        if route.is_static or not route.methods:
+        if not route.is_counted or not route.methods:
             continue
         methods = found.setdefault((route.endpoint, route.rule), [])
         methods.extend(m for m in _in_order(route.methods) if m not in methods)

@@ -114,9 +114,9 @@ class Scaffold:
 
 def find_route(routes: Sequence[LegacyRoute], endpoint: str, rule: str | None) -> LegacyRoute:
     """The legacy route of `endpoint` (at `rule` when the endpoint has several)."""
-    mine = [r for r in routes if r.endpoint == endpoint and not r.is_static]
+    mine = [r for r in routes if r.endpoint == endpoint and r.is_counted]
     if not mine:
-        names = sorted({r.endpoint for r in routes if not r.is_static})
+        names = sorted({r.endpoint for r in routes if r.is_counted})
         raise ScaffoldError(
             f"{endpoint!r} is not an endpoint of the legacy app.{did_you_mean(endpoint, names)}"
             " `routeshift routes` lists them."

@@ -63,7 +63,7 @@ def render_registry(legacy_app: str, modern_app: str, routes: Iterable[LegacyRou
     seen: dict[tuple[str, str], list[str]] = {}
     for route in routes:
         methods = [m for m in route.methods if m not in IMPLICIT_METHODS]
-        if route.is_static or not methods:
+        if not route.is_counted or not methods:
             continue
         key = (route.endpoint, route.rule)
         if key not in seen:

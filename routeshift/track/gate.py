@@ -423,7 +423,7 @@ class _Gate:
         legacy = self.registry.model.legacy_app
         found: list[_Found] = []
         for position, route in enumerate(self.apps.legacy_routes):
-            if route.is_static:
+            if not route.is_counted:
                 continue
             missing = sorted(
                 m for m in route.methods if (route.endpoint, route.rule, m) not in listed

@@ -208,3 +208,19 @@ def test_sync_without_a_registry_points_at_init(project: Path) -> None:
     result = CliRunner().invoke(main, ["sync"])
     assert result.exit_code == 2
     assert "routeshift init" in result.output
+
+
+def test_a_rule_without_a_view_is_not_a_route_of_the_migration(project: Path) -> None:
+    """flaskr's `add_url_rule("/", endpoint="index")` gives url_for a name and serves
+    nothing (blog.index answers /): no port could be proven for it, so it is not listed
+    and not counted, like the static files."""
+    write(project, "app.py", APP + "\napp = build()\napp.add_url_rule('/home', endpoint='home')\n")
+    result = init()
+    assert result.exit_code == 0, result.output
+    assert "3 routes." in result.output
+    assert "home" not in (project / "migration_status.yaml").read_text()
+    status = CliRunner().invoke(main, ["status", "--format", "json"])
+    assert status.exit_code == 0, status.output
+    assert '"home"' not in status.output
+    check = CliRunner().invoke(main, ["check"])
+    assert check.exit_code == 0, check.output

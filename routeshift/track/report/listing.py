@@ -47,7 +47,7 @@ def route_rows(registry: Registry, apps: Apps) -> list[RouteRow]:
     entries = entry_index(registry)
     rows = []
     for route in apps.legacy_routes:
-        if route.is_static:
+        if not route.is_counted:
             continue
         for method in sorted(route.methods):
             found = entries.get((route.endpoint, route.rule, method))

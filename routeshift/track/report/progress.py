@@ -332,7 +332,7 @@ def _route_progress(
     traffic: Mapping[str, Traffic] | None,
 ) -> RouteProgress | None:
     methods = sorted(route.methods - IMPLICIT_METHODS)
-    if route.is_static or not methods:
+    if not route.is_counted or not methods:
         return None
     run = verifications.get(route.endpoint)
     found = [entries.get((route.endpoint, route.rule, method)) for method in methods]

@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +30,7 @@ from typing import Any
 
 import httpx
 import pytest
+from servers import ServerProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -47,7 +46,6 @@ NOT_COMPARED = frozenset(
 SETS = frozenset({"allow", "vary"})
 #: the Host both servers are sent (an app's absolute URLs name it: APIFlask's spec does)
 HOST = "realapps.test"
-START_SECONDS = 30
 #: what the environment may carry that would change what the servers and commands do
 CLEARED = ("MIGRATION_STATUS", "ROUTESHIFT_REGISTRY", "ROUTESHIFT_STORE_URL", "FLASK_APP")
 CLEARED += ("ROUTESHIFT_FORCE_LEGACY", "ROUTESHIFT_ADMIN_TOKEN", "PROMETHEUS_MULTIPROC_DIR")
@@ -145,53 +143,23 @@ def imported_from(folder: Path, *modules: str) -> Iterator[None]:
                 del sys.modules[name]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
+class Server(ServerProcess):
     """`python -m <argv>` serving the project on a free port, in its own process group."""
 
     def __init__(
         self, project: Project, name: str, argv: Callable[[int], list[str]], **env: str
     ) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = project.root.parent / f"{name}-{self.port}.log"
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", *argv(self.port)],
-                cwd=project.root,
-                env={**project.env, "XDG_RUNTIME_DIR": str(project.root.parent), **env},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        port = free_port()
+        super().__init__(
+            [sys.executable, "-m", *argv(port)],
+            cwd=project.root,
+            env={**project.env, "XDG_RUNTIME_DIR": str(project.root.parent), **env},
+            log=project.root.parent / f"{name}-{port}.log",
+            port=port,
+        )
 
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def wait_until_up(self) -> None:
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the server exited:\n{self.output()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"no answer within {START_SECONDS} s:\n{self.output()}")
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(15)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(5)
+    def wait_until_up(self) -> None:  # type: ignore[override]
+        super().wait_until_up(self.accepts)
 
 
 @contextlib.contextmanager

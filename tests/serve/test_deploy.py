@@ -26,9 +26,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import textwrap
 import time
@@ -40,6 +37,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import write_registry
+from servers import ServerProcess, free_port
 
 from routeshift.cohort import goes_modern
 
@@ -176,12 +174,6 @@ def need(*modules: str) -> None:
             pytest.importorskip(module, reason=f"pip install {PACKAGES[module]}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def argv(command: str, port: int) -> list[str]:
     """The README command, on `port`, run with this interpreter (`gunicorn ...` as
     `python -m gunicorn ...`: the same program from the same environment)."""
@@ -190,50 +182,26 @@ def argv(command: str, port: int) -> list[str]:
     return [sys.executable, "-m", *shlex.split(command)]
 
 
-class Server:
+class Server(ServerProcess):
     """A README command serving `registry` as a subprocess in its own process group."""
 
     def __init__(self, command: str, registry: Path, **env: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = registry.parent / f"server-{self.port}.log"
+        port = free_port()
         environ = {k: v for k, v in os.environ.items() if k not in CLEARED}
         environ.update(MIGRATION_STATUS=str(registry), PYTHONUNBUFFERED="1", **env)
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                argv(command, self.port),
-                cwd=REPO,
-                env=environ,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        super().__init__(
+            argv(command, port),
+            cwd=REPO,
+            env=environ,
+            log=registry.parent / f"server-{port}.log",
+            port=port,
+        )
 
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def wait_until_up(self) -> None:
+    def wait_until_up(self) -> None:  # type: ignore[override]
         """Until the gateway answers (its own /metrics: not counted in the metrics)."""
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the server exited:\n{self.output()}")
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.get(f"{self.url}/metrics", timeout=2)
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"no answer within {START_SECONDS} s:\n{self.output()}")
-
-    def stop(self) -> None:
-        """SIGTERM to the whole group (a clean shutdown), then SIGKILL to what is left."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(15)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(5)
+        super().wait_until_up(
+            lambda: httpx.get(f"{self.url}/metrics", timeout=2), (httpx.HTTPError,), 0.1
+        )
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import write_registry
+from servers import free_port
 from sqlalchemy import create_engine, text
 
 pytestmark = pytest.mark.live
@@ -33,12 +33,6 @@ APPS = {
     "legacy_app": "fixture_apps.twins:create_legacy()",
     "modern_app": "fixture_apps.twins:create_modern()",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from routeshift._asgi import Scope
 from routeshift.apps.lifespan import ChildLifespan
 from routeshift.apps.pair import Apps, load_apps, session_cookies
 from routeshift.compare import Comparison, Difference, Reply, Rules, compare
-from routeshift.decide.classify import Classifier, Decision, Side
+from routeshift.decide.classify import MODERN_ONLY, UNMATCHED, Classifier, Decision, Side
 from routeshift.decide.stamp import Stamp, merge_allow, modern_scope
 from routeshift.errors import CaseFileError, ContractMismatch, Problem
 from routeshift.prove.cases import Case
@@ -179,7 +179,7 @@ class Harness:
         )
 
     def _where_it_goes(self, method: str, path: str, decision: Decision) -> str:
-        if decision.endpoint not in ("unmatched", "modern-only"):
+        if decision.endpoint not in (UNMATCHED, MODERN_ONLY):
             return f"endpoint {decision.endpoint!r}"
         try:
             self.apps.legacy.url_map.bind("localhost").match(unquote(path), method)
@@ -193,7 +193,7 @@ class Harness:
             pass
         except HTTPException:
             pass
-        if decision.endpoint == "modern-only":
+        if decision.endpoint == MODERN_ONLY:
             return "no route (a modern-only route of the modern app answers it)"
         return "no route (404)"
 
@@ -385,4 +385,4 @@ class ContractClient:
 
     def _endpoint(self, method: str, path: str) -> str:
         matched = self.harness.legacy_match(method, path)
-        return matched[0] if matched is not None else "unmatched"
+        return matched[0] if matched is not None else UNMATCHED

@@ -87,7 +87,10 @@ class Decision:
     modern app serves on this path that the legacy app's Allow header does not know.
     A canary route's decision is legacy with `canary` set; `Classifier.classify` gives
     `canary.modern` instead for the cohorts the percent covers. A shadow route is
-    served by legacy and copied to modern (`shadow`).
+    served by legacy and copied to modern (`shadow`). `entry`: the route's registry
+    entry, which the modern side gets in `scope["state"]["routeshift_route"]`
+    (routeshift.decide.stamp.modern_scope); None for a route the registry does not list
+    and for modern-only routes. Decisions compare (and hash) without it.
     """
 
     side: Side
@@ -97,6 +100,7 @@ class Decision:
     extra_allow: frozenset[str] = field(default=frozenset())
     canary: Canary | None = None
     shadow: Shadow | None = None
+    entry: Entry | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         mode = " canary" if self.canary else " shadow" if self.shadow else ""
@@ -163,15 +167,15 @@ def _decision(
     state, endpoint, rule = entry.state, route.endpoint, route.rule
     if state is State.CANARY and entry.percent is not None and 0 < entry.percent < 100:
         cohort = Cohort.parse(entry.cohort) if entry.cohort else default_cohort
-        modern = Decision(Side.MODERN, endpoint, rule, head_as_get)
+        modern = Decision(Side.MODERN, endpoint, rule, head_as_get, entry=entry)
         canary = Canary(entry.percent, cohort, modern)
-        return Decision(Side.LEGACY, endpoint, rule, head_as_get, canary=canary)
+        return Decision(Side.LEGACY, endpoint, rule, head_as_get, canary=canary, entry=entry)
     if state is State.MODERN or (state is State.CANARY and entry.percent == 100):
-        return Decision(Side.MODERN, endpoint, rule, head_as_get)
+        return Decision(Side.MODERN, endpoint, rule, head_as_get, entry=entry)
     if state is State.SHADOW and entry.sample > 0:
         shadow = Shadow(entry.sample, entry.rules().with_cookies(cookies))
-        return Decision(Side.LEGACY, endpoint, rule, head_as_get, shadow=shadow)
-    return Decision(Side.LEGACY, endpoint, rule)
+        return Decision(Side.LEGACY, endpoint, rule, head_as_get, shadow=shadow, entry=entry)
+    return Decision(Side.LEGACY, endpoint, rule, entry=entry)
 
 
 def ported_paths(registry: Registry, legacy: Iterable[LegacyRoute]) -> frozenset[tuple[str, str]]:
@@ -318,5 +322,9 @@ class Classifier:
         if not extra:
             return decision
         return Decision(
-            decision.side, decision.endpoint, decision.rule, extra_allow=frozenset(extra)
+            decision.side,
+            decision.endpoint,
+            decision.rule,
+            extra_allow=frozenset(extra),
+            entry=decision.entry,
         )

@@ -7,6 +7,8 @@ harness all answer through it).
   merged into it (OPTIONS and 405 answers of legacy);
 - a HEAD the modern side serves as a GET (`modern_scope` turns its method) loses the
   body, as werkzeug drops it for a HEAD;
+- `modern_scope` also hands the modern side the route's registry entry, in
+  `scope["state"]["routeshift_route"]` (routeshift.compat reads its error_format);
 - the status is kept for the metrics.
 """
 
@@ -24,10 +26,16 @@ _SERVED_BY = {
 
 
 def modern_scope(scope: Scope, decision: Decision) -> Scope:
-    """The scope the modern app sees: a HEAD it serves as a GET has method GET."""
+    """The scope the modern app sees: a HEAD it serves as a GET has method GET, and a
+    route of the registry has its entry in `scope["state"]["routeshift_route"]` (in a
+    new state dict: the server's own is never changed)."""
+    entry = decision.entry
+    if entry is None:
+        return dict(scope, method="GET") if decision.head_as_get else scope
+    state = {**(scope.get("state") or {}), "routeshift_route": entry}
     if decision.head_as_get:
-        return dict(scope, method="GET")
-    return scope
+        return dict(scope, method="GET", state=state)
+    return dict(scope, state=state)
 
 
 class Stamp:

@@ -9,8 +9,9 @@ For a route in `shadow` state the gateway hands the request to `ShadowRunner.ser
    (up to `shadow_body_limit`) and the legacy reply are copied. The client's bytes are
    never touched, and the client does not wait for anything below;
 3. once legacy's last byte is sent, a task runs the copy on the modern app with
-   `scope["state"]["routeshift_shadow"] = True` (so a write can be rolled back), bounded
-   by `shadow_timeout_s`; its reply is compared with the route's rules (the same as the
+   `scope["state"]["routeshift_shadow"] = True` (so a write can be rolled back) beside
+   the route's entry in `scope["state"]["routeshift_route"]`, bounded by
+   `shadow_timeout_s`; its reply is compared with the route's rules (the same as the
    contract tests') and the observation goes to the store's writer thread.
 
 A run that cannot be made (the cap is reached, more than half of anyio's thread pool is
@@ -368,10 +369,10 @@ def _outcome(
 
 
 def _shadow_scope(scope: Scope, decision: Decision) -> Scope:
-    """The copy's scope: as the modern side would see the request, the shadow flag in
-    its state."""
+    """The copy's scope: as the modern side would see the request (the route's entry in
+    its state), the shadow flag in its state too."""
     copy = dict(modern_scope(scope, decision))
-    copy["state"] = {**(scope.get("state") or {}), "routeshift_shadow": True}
+    copy["state"] = {**(copy.get("state") or {}), "routeshift_shadow": True}
     return copy
 
 

@@ -236,3 +236,57 @@ def test_the_decision_cache_drops_the_least_recently_used(
         ("GET", "/items/1"),
         ("GET", "/items/4"),
     ]
+
+
+# --- the entry each decision carries (scope["state"]["routeshift_route"]) ---------------
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param("state: modern", id="modern"),
+        pytest.param("state: canary, percent: 100", id="canary-100"),
+        pytest.param("state: shadow", id="shadow"),
+        pytest.param("state: legacy", id="legacy"),
+    ],
+)
+def test_a_listed_route_decision_carries_its_entry(entry: str) -> None:
+    table = table_for(
+        f"  - {{endpoint: things.get, rule: '/things/<int:id>', methods: [GET], {entry},"
+        " error_format: fastapi}\n"
+    )
+    for key in (KEY_GET, KEY_HEAD):
+        carried = table[key].entry
+        assert carried is not None
+        assert (carried.endpoint, carried.error_format) == ("things.get", "fastapi")
+    assert table[KEY_POST].entry is None  # POST is not in the registry: plain legacy
+
+
+def test_the_modern_branch_of_a_canary_carries_the_entry() -> None:
+    table = table_for(
+        "  - {endpoint: things.get, rule: '/things/<int:id>', methods: [GET], state: canary,"
+        " percent: 30}\n"
+    )
+    decision = table[KEY_GET]
+    assert decision.canary is not None
+    assert decision.canary.modern.entry is decision.entry is not None
+
+
+def test_decisions_compare_without_their_entry() -> None:
+    """The entry rides along: a decision's identity is its side, route and mode."""
+    table = table_for(
+        "  - {endpoint: things.get, rule: '/things/<int:id>', methods: [GET], state: modern}\n"
+    )
+    from routeshift.decide.classify import Decision
+
+    plain = Decision(Side.MODERN, "things.get", "/things/<int:id>")
+    assert table[KEY_GET] == plain and hash(table[KEY_GET]) == hash(plain)
+
+
+def test_modern_only_and_unmatched_decisions_carry_no_entry(shop_gateway: Gateway) -> None:
+    classify = shop_gateway.routing.classifier.classify
+    assert classify(scope("GET", "/new-feature")).entry is None
+    assert classify(scope("GET", "/nowhere")).entry is None
+    assert classify(scope("GET", "/links")).entry is None  # not in the registry
+    ported = classify(scope("GET", "/items/1")).entry
+    assert ported is not None and (ported.endpoint, ported.state.value) == ("items.item", "modern")

@@ -174,3 +174,38 @@ def test_a_head_that_legacy_serves_keeps_its_method() -> None:
 
     assert request(serve, "HEAD", "/items/1").headers["x-served-by"] == "legacy"
     assert seen == ["HEAD"]
+
+
+# --- the route's entry in the modern scope -------------------------------------------------
+
+
+def entry(**fields: Any) -> Any:
+    from routeshift.registry.model import Entry
+
+    values = {"endpoint": "items.get", "rule": "/items/<int:id>", "methods": ["GET"]}
+    return Entry.model_validate({**values, "state": "modern", **fields})
+
+
+def test_modern_scope_hands_over_the_entry_in_a_new_state_dict() -> None:
+    server_state = {"user": "x"}
+    scope = {"type": "http", "method": "GET", "path": "/items/1", "state": server_state}
+    ported = entry(error_format="fastapi")
+    seen = modern_scope(scope, Decision(Side.MODERN, "items.get", entry=ported))
+    assert seen["state"] == {"user": "x", "routeshift_route": ported}
+    assert seen["state"]["routeshift_route"].error_format == "fastapi"
+    assert server_state == {"user": "x"} and "routeshift_route" not in scope["state"]
+    assert seen["method"] == "GET" and scope["path"] == seen["path"]
+
+
+def test_modern_scope_without_a_state_of_the_server() -> None:
+    ported = entry()
+    scope = {"type": "http", "method": "HEAD", "path": "/items/1"}
+    seen = modern_scope(scope, Decision(Side.MODERN, "items.get", head_as_get=True, entry=ported))
+    assert (seen["method"], seen["state"]) == ("GET", {"routeshift_route": ported})
+    assert scope["method"] == "HEAD" and "state" not in scope
+
+
+def test_modern_scope_of_a_decision_without_an_entry_is_the_scope_itself() -> None:
+    """Modern-only routes: nothing to hand over, and no copy made."""
+    scope = {"type": "http", "method": "GET", "path": "/new", "state": {}}
+    assert modern_scope(scope, Decision(Side.MODERN, "modern-only")) is scope

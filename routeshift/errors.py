@@ -15,6 +15,8 @@
     +-- GenerateError          a route cannot be generated for (the `generate` extra)
     +-- ScaffoldError          the route to scaffold, or an option, does not fit
     |   +-- ScaffoldExists     a file to write exists and --force was not given
+    +-- CrossingError          a port uses routeshift.compat in a way that cannot work
+    |                          (not installed on the app, no legacy app, a missing driver)
     +-- ContractMismatch       a contract case whose replies differ; also an
                                AssertionError, so pytest shows it as a failed check
 
@@ -35,6 +37,7 @@ __all__ = [
     "CaseFileError",
     "CompareError",
     "ContractMismatch",
+    "CrossingError",
     "EditError",
     "FileError",
     "GenerateError",
@@ -146,6 +149,11 @@ class ScaffoldExists(ScaffoldError):
             f"{names} exists; scaffold never overwrites a file. Pass --force to replace it, "
             "or --out FILE to write the module elsewhere."
         )
+
+
+class CrossingError(RouteshiftError):
+    """routeshift.compat cannot do what a port asks: the crossing is not installed on
+    the modern app, the legacy app cannot be found, or a driver is missing."""
 
 
 class _Reported(Protocol):

@@ -1,4 +1,48 @@
-"""The crossing between the apps: ported routes reusing the legacy app's session, errors,
-JSON and URLs. Empty until that issue lands; serve may import it."""
+"""The crossing between the apps: ported routes reusing the legacy app's session, auth,
+errors, JSON and URLs, on the legacy app's own machinery (its session_interface, error
+handlers, `app.json` provider and url_map), never a second implementation.
 
-__all__: list[str] = []
+    from routeshift.compat import Legacy, LegacyContext, FlaskJSONResponse
+
+Every name below is loaded on first use (as the package root does), so importing
+`routeshift.compat` imports neither Flask nor FastAPI until a name is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: public name -> the module that defines it (one import path per name)
+_EXPORTS = {
+    "Legacy": "routeshift.compat.legacy",
+    "LegacyContext": "routeshift.compat.context",
+    "LegacyAnswered": "routeshift.compat.context",
+    "FlaskJSONResponse": "routeshift.compat.flask_json",
+    "LegacyBodyErrors": "routeshift.compat.envelope",
+    "legacy_body_errors": "routeshift.compat.envelope",
+}
+
+__all__ = [
+    "FlaskJSONResponse",
+    "Legacy",
+    "LegacyAnswered",
+    "LegacyBodyErrors",
+    "LegacyContext",
+    "legacy_body_errors",
+]
+
+if TYPE_CHECKING:
+    from routeshift.compat.context import LegacyAnswered, LegacyContext
+    from routeshift.compat.envelope import LegacyBodyErrors, legacy_body_errors
+    from routeshift.compat.flask_json import FlaskJSONResponse
+    from routeshift.compat.legacy import Legacy
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'routeshift.compat' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,296 @@
+"""One request's crossing: what a port shares with the legacy app while it answers.
+
+`CrossingMiddleware` (installed on the modern app by `Legacy.install`) gives every HTTP
+request a `Crossing`, kept in the scope and in a context variable for the request's
+task (a context variable set before the handler is copied into the worker thread that
+runs a sync handler, so `legacy_url_for` and `FlaskJSONResponse` find it there too):
+
+- **the body, teed**: the request body as the modern app reads it is kept (up to a
+  bound), so a legacy context built after FastAPI has parsed a form can still give
+  Flask code (Flask-WTF's CSRF check) the bytes;
+- **the session**: the legacy app's session, opened once with its own
+  `session_interface` (`open_session`), shared by the session dependency and every
+  legacy context of the request, and saved once with `save_session` when the response
+  starts;
+- **the cookies and Vary** that Flask wrote on the legacy responses a crossing made
+  (`process_response` on a context's exit, a rendered error), added to the modern
+  response when it starts: one Set-Cookie per cookie name, the last one written; and
+  the other headers the after_request hooks added on a context's exit, where the
+  modern response has none of that name.
+
+Nothing here imports FastAPI: the middleware is plain ASGI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from io import BytesIO
+from typing import Any
+
+from a2wsgi.wsgi import build_environ
+from flask.sessions import SecureCookieSessionInterface
+
+from routeshift._asgi import ASGIApp, Message, Receive, Scope, Send
+from routeshift.errors import CrossingError
+
+__all__ = [
+    "BODY_LIMIT",
+    "SCOPE_KEY",
+    "SHADOW_ENVIRON_KEY",
+    "Crossing",
+    "CrossingMiddleware",
+    "crossing_of",
+    "current_crossing",
+    "is_cookie_session",
+]
+
+#: the scope key that holds the request's Crossing
+SCOPE_KEY = "routeshift.crossing"
+#: True in the WSGI environ of a legacy context built for a shadow copy
+SHADOW_ENVIRON_KEY = "routeshift.shadow"
+#: bytes of request body kept for legacy contexts (a larger body is an error there)
+BODY_LIMIT = 1024 * 1024
+
+_current: contextvars.ContextVar[Crossing] = contextvars.ContextVar("routeshift_crossing")
+
+_NOT_INSTALLED = (
+    "routeshift.compat is not installed on this modern app: call `legacy.install(app)` "
+    "where the FastAPI app is built (legacy = routeshift.compat.Legacy(...))."
+)
+
+
+def current_crossing() -> Crossing:
+    """The crossing of the request being answered; CrossingError outside of one."""
+    try:
+        return _current.get()
+    except LookupError:
+        raise CrossingError(_NOT_INSTALLED) from None
+
+
+def crossing_of(scope: Mapping[str, Any]) -> Crossing:
+    """The crossing of the request whose scope this is; CrossingError without one."""
+    crossing = scope.get(SCOPE_KEY)
+    if crossing is None:
+        raise CrossingError(_NOT_INSTALLED)
+    assert isinstance(crossing, Crossing)
+    return crossing
+
+
+@dataclass(eq=False)
+class Crossing:
+    """What one request shares with the legacy app (see the module docstring)."""
+
+    flask_app: Any
+    scope: Scope
+    body_limit: int = BODY_LIMIT
+    _body: bytearray = field(default_factory=bytearray)
+    _body_complete: bool = False
+    _body_over: bool = False
+    _session: Any = None
+    _session_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: cookie name -> the Set-Cookie value Flask wrote last
+    _cookies: dict[str, str] = field(default_factory=dict)
+    _vary: list[str] = field(default_factory=list)
+    #: other headers after_request hooks added on a context's exit
+    _added: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Crossing({self.scope.get('method')} {self.scope.get('path')!r})"
+
+    @property
+    def is_shadow(self) -> bool:
+        """True for the gateway's shadow copy of a legacy request."""
+        return bool((self.scope.get("state") or {}).get("routeshift_shadow"))
+
+    # --- the body ---------------------------------------------------------------
+
+    def feed(self, chunk: bytes, more: bool) -> None:
+        """A piece of the request body as the modern app reads it."""
+        if not self._body_over:
+            if len(self._body) + len(chunk) > self.body_limit:
+                self._body_over = True
+                self._body.clear()
+            else:
+                self._body += chunk
+        if not more:
+            self._body_complete = True
+
+    def body(self) -> bytes | None:
+        """The whole body when the modern app has read it all, else None."""
+        if not self._body_complete:
+            return None
+        if self._body_over:
+            raise CrossingError(
+                f"the request body is larger than the {self.body_limit:,} bytes a legacy "
+                "context keeps for Flask; raise `Legacy(..., body_limit=N)` if its views "
+                "must read bodies this large."
+            )
+        return bytes(self._body)
+
+    # --- the environ ------------------------------------------------------------
+
+    def environ(self, body: bytes = b"") -> dict[str, Any]:
+        """The WSGI environ of this request (a2wsgi's, as the gateway's bridge builds it),
+        with `routeshift.shadow` set for a shadow copy."""
+        environ: dict[str, Any] = dict(build_environ(self.scope, BytesIO(body)))  # type: ignore[arg-type]
+        environ[SHADOW_ENVIRON_KEY] = self.is_shadow
+        return environ
+
+    # --- the session ------------------------------------------------------------
+
+    def session(self) -> Any:
+        """The legacy app's session of this request, opened on first use with the app's
+        own session_interface (its NullSession when it opens none, as Flask does)."""
+        with self._session_lock:
+            if self._session is None:
+                app = self.flask_app
+                interface = app.session_interface
+                request = app.request_class(self.environ())
+                with _app_context_for(interface, app):
+                    opened = interface.open_session(app, request)
+                    if opened is None:
+                        opened = interface.make_null_session(app)
+                self._session = opened
+            return self._session
+
+    @property
+    def session_opened(self) -> bool:
+        return self._session is not None
+
+    def save_session(self) -> None:
+        """Write the session as Flask would at the end of this request: the app's own
+        save_session on a scratch response, whose cookie and Vary are kept."""
+        session = self._session
+        app = self.flask_app
+        interface = app.session_interface
+        if session is None or interface.is_null_session(session):
+            return
+        scratch = app.response_class()
+        with _app_context_for(interface, app):
+            interface.save_session(app, session, scratch)
+        self.absorb(scratch)
+
+    # --- what Flask wrote -------------------------------------------------------
+
+    def absorb(self, flask_response: Any, *, added: bool = False) -> None:
+        """Take the Set-Cookie and Vary headers out of a Flask response, to be added to
+        the modern response when it starts (the last cookie of a name wins). `added`:
+        the response is a scratch one that after_request hooks wrote on, and the other
+        headers they added (a CORS or security header) go to the modern response too,
+        where it has none of that name."""
+        headers = flask_response.headers
+        if added:
+            blank = {name.lower() for name in self.flask_app.response_class().headers.keys()}
+            for name, value in headers.items():
+                lowered = name.lower()
+                if lowered not in blank and lowered not in {"set-cookie", "vary"}:
+                    self._added[lowered] = value
+        for value in headers.getlist("Set-Cookie"):
+            self._cookies[_cookie_name(value)] = value
+        for value in headers.getlist("Vary"):
+            for item in value.split(","):
+                item = item.strip()
+                if item and item.lower() not in {v.lower() for v in self._vary}:
+                    self._vary.append(item)
+        headers.remove("Set-Cookie")
+        headers.remove("Vary")
+
+    def headers(self, existing: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """`existing` response headers with the crossing's cookies and Vary merged in."""
+        if not self._cookies and not self._vary and not self._added:
+            return list(existing)
+        merged: list[tuple[bytes, bytes]] = []
+        vary: list[str] = []
+        for name, value in existing:
+            lowered = name.lower()
+            if lowered == b"vary":
+                vary.extend(v.strip() for v in value.decode("latin-1").split(",") if v.strip())
+            elif lowered == b"set-cookie" and _cookie_name(value.decode()) in self._cookies:
+                continue  # the crossing wrote this cookie later
+            else:
+                merged.append((name, value))
+        present = {name.lower() for name, _ in merged}
+        merged.extend(
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in self._added.items()
+            if name.encode("latin-1") not in present
+        )
+        merged.extend((b"set-cookie", v.encode("latin-1")) for v in self._cookies.values())
+        for item in self._vary:
+            if item.lower() not in {v.lower() for v in vary}:
+                vary.append(item)
+        if vary:
+            merged.append((b"vary", ", ".join(vary).encode("latin-1")))
+        return merged
+
+
+def is_cookie_session(flask_app: Any) -> bool:
+    """The app keeps Flask's own signed-cookie sessions: they open and save without I/O
+    and without an app context."""
+    return type(flask_app.session_interface) is SecureCookieSessionInterface
+
+
+def _app_context_for(interface: Any, app: Any) -> AbstractContextManager[Any]:
+    """An app context for a custom session interface (Flask-Session's may use
+    `current_app`); none for Flask's own, whose teardown hooks need not run twice."""
+    if type(interface) is SecureCookieSessionInterface:
+        return contextlib.nullcontext()
+    return app.app_context()  # type: ignore[no-any-return]
+
+
+def _cookie_name(set_cookie: str) -> str:
+    parsed: SimpleCookie = SimpleCookie()
+    try:
+        parsed.load(set_cookie)
+    except Exception:  # a value SimpleCookie refuses: key on the text before "="
+        return set_cookie.partition("=")[0].strip()
+    return next(iter(parsed), set_cookie.partition("=")[0].strip())
+
+
+Finisher = Callable[[Crossing], Awaitable[None]]
+
+
+class CrossingMiddleware:
+    """Plain ASGI middleware: a Crossing per HTTP request, the body teed into it, the
+    session saved and Flask's cookies and Vary added when the response starts."""
+
+    def __init__(
+        self, app: ASGIApp, *, flask_app: Callable[[], Any], body_limit: int, save: Finisher
+    ) -> None:
+        self.app = app
+        self.flask_app = flask_app
+        self.body_limit = body_limit
+        self.save = save
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        crossing = Crossing(self.flask_app(), scope, self.body_limit)
+        scope[SCOPE_KEY] = crossing
+        token = _current.set(crossing)
+
+        async def teed_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                crossing.feed(message.get("body", b""), message.get("more_body", False))
+            return message
+
+        async def finishing_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                if crossing.session_opened:
+                    await self.save(crossing)
+                headers = crossing.headers(message.get("headers", ()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, teed_receive, finishing_send)
+        finally:
+            _current.reset(token)

@@ -1,0 +1,219 @@
+"""The legacy error envelope: a port's errors answered by the legacy app's own handlers.
+
+For a route whose registry entry has `error_format: legacy` (the default), an
+HTTPException the port raises (FastAPI's or Starlette's, or werkzeug's from a legacy
+helper's `abort()`) becomes werkzeug's exception of that status and goes through the
+legacy app exactly as the view's `abort()` would: inside the request's legacy context,
+`handle_user_exception` (so the blueprint's handler, or the app-wide
+`app_errorhandler`, or werkzeug's default page answers, as Flask resolves them) and
+`finalize_request` (`after_request` included). A request-validation error becomes the
+view's own `abort(400, description)`: `@legacy_body_errors(...)` on the endpoint says
+which text for which field, else it is a plain `BadRequest()`. An unhandled exception
+is the legacy app's 500 (`handle_exception`).
+
+Which format a request gets: the entry the gateway hands over in
+`scope["state"]["routeshift_route"]`; when the modern app runs alone, the registry file's
+entry for the legacy rule the request matches (`Legacy(registry=...)`, else
+MIGRATION_STATUS, else ./migration_status.yaml); with neither, legacy. `error_format:
+fastapi` keeps FastAPI's own answers (and the contract then needs them in `accept`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Literal, TypeVar
+
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from werkzeug.exceptions import BadRequest, InternalServerError, default_exceptions
+from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
+
+from routeshift.compat.context import (
+    LegacyAnswered,
+    flask_answer,
+    request_context_of,
+    to_starlette,
+)
+from routeshift.compat.crossing import Crossing, crossing_of
+
+__all__ = [
+    "ErrorFormat",
+    "LegacyBodyErrors",
+    "body_errors_of",
+    "legacy_body_errors",
+    "to_werkzeug",
+]
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+ErrorFormat = Literal["legacy", "fastapi"]
+#: a request's error format: legacy or fastapi
+FormatOf = Callable[[Request], ErrorFormat]
+
+_MARK = "__routeshift_body_errors__"
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyBodyErrors:
+    """What a legacy view answered, with `abort(400, description)`, for a bad JSON body.
+
+    `not_json` when the body is not a non-empty JSON object (the view's `if not data or
+    not isinstance(data, dict)`); else the message of the first invalid field, fields
+    taken in the model's order, which must be the order the view checks them in;
+    `missing` overrides a field's message when its key is absent.
+    """
+
+    not_json: str
+    fields: Mapping[str, str]
+    missing: Mapping[str, str] = field(default_factory=dict)
+
+    def description(self, errors: Sequence[Any], body: bytes, content_type: str | None) -> str:
+        data = _flask_json(body, content_type)
+        if not data or not isinstance(data, dict):
+            return self.not_json
+        for error in errors:
+            loc = tuple(error.get("loc", ()))
+            name = loc[1] if len(loc) > 1 and loc[0] == "body" else None
+            if isinstance(name, str) and name in self.fields:
+                if error.get("type") == "missing" and name in self.missing:
+                    return self.missing[name]
+                return self.fields[name]
+        return self.not_json
+
+
+def legacy_body_errors(errors: LegacyBodyErrors) -> Callable[[Endpoint], Endpoint]:
+    """Mark an endpoint: its request-validation errors answer as the view's
+    `abort(400, description)` with these texts."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        setattr(endpoint, _MARK, errors)
+        return endpoint
+
+    return mark
+
+
+def body_errors_of(endpoint: Any) -> LegacyBodyErrors | None:
+    """The texts `@legacy_body_errors` gave `endpoint`, or None."""
+    errors = getattr(endpoint, _MARK, None)
+    return errors if isinstance(errors, LegacyBodyErrors) else None
+
+
+def _flask_json(body: bytes, content_type: str | None) -> Any:
+    """`request.get_json(silent=True)`: the parsed body, or None when the content type
+    is not JSON (application/json, application/*+json) or the body does not parse."""
+    mimetype = (content_type or "").partition(";")[0].strip().lower()
+    if not (
+        mimetype == "application/json"
+        or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+    ):
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        return None
+
+
+def to_werkzeug(exc: HTTPException) -> WerkzeugHTTPException:
+    """Starlette's HTTPException as werkzeug's of the same status: `detail` is the
+    description, Starlette's default detail (the status phrase) stands for werkzeug's
+    default description, so `raise HTTPException(404)` is `abort(404)`."""
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = ""
+    description = None if detail == phrase else detail
+    werkzeug_class = default_exceptions.get(exc.status_code)
+    if werkzeug_class is not None:
+        return werkzeug_class(description=description)
+    other = WerkzeugHTTPException(description=description)
+    other.code = exc.status_code
+    return other
+
+
+class Envelope:
+    """The exception handlers `Legacy.install` adds (see the module docstring)."""
+
+    def __init__(self, format_of: FormatOf) -> None:
+        self.format_of = format_of
+
+    def handlers(self) -> dict[Any, Callable[[Request, Any], Any]]:
+        return {
+            LegacyAnswered: self.answered,
+            HTTPException: self.http_error,
+            WerkzeugHTTPException: self.werkzeug_error,
+            RequestValidationError: self.validation_error,
+            Exception: self.server_error,
+        }
+
+    async def answered(self, request: Request, exc: LegacyAnswered) -> Response:
+        return to_starlette(exc.response)
+
+    async def http_error(self, request: Request, exc: HTTPException) -> Response:
+        if self.format_of(request) == "fastapi":
+            return await http_exception_handler(request, exc)
+        response = await self._legacy(request, to_werkzeug(exc))
+        for name, value in (exc.headers or {}).items():
+            if name.lower() not in response.headers:
+                response.headers[name] = value
+        return response
+
+    async def werkzeug_error(self, request: Request, exc: WerkzeugHTTPException) -> Response:
+        """werkzeug's exception, from a legacy helper's abort(): the legacy app's
+        answer, or FastAPI's JSON of its description under error_format fastapi."""
+        if self.format_of(request) == "fastapi":
+            starlette_exc = HTTPException(exc.code or 500, exc.description)
+            return await http_exception_handler(request, starlette_exc)
+        return await self._legacy(request, exc)
+
+    async def validation_error(self, request: Request, exc: RequestValidationError) -> Response:
+        if self.format_of(request) == "fastapi":
+            return await request_validation_exception_handler(request, exc)
+        errors = body_errors_of(request.scope.get("endpoint"))
+        if errors is None:
+            return await self._legacy(request, BadRequest())
+        body = await request.body()
+        text = errors.description(exc.errors(), body, request.headers.get("content-type"))
+        return await self._legacy(request, BadRequest(description=text))
+
+    async def server_error(self, request: Request, exc: Exception) -> Response:
+        """An unhandled exception: the legacy app's 500 (its errorhandler(500), else
+        werkzeug's page). Starlette logs it and re-raises it to the server after."""
+        if self.format_of(request) == "fastapi":
+            return Response("Internal Server Error", status_code=500, media_type="text/plain")
+        try:
+            crossing = crossing_of(request.scope)
+            return await run_in_threadpool(_server_error, crossing, exc)
+        except Exception:
+            page = InternalServerError()
+            return Response(page.get_body(), status_code=500, headers=dict(page.get_headers()))
+
+    async def _legacy(self, request: Request, exc: WerkzeugHTTPException) -> Response:
+        crossing = crossing_of(request.scope)
+        body = crossing.body() or b""
+        response = await run_in_threadpool(flask_answer, crossing, body, _raiser(exc))
+        return to_starlette(response)
+
+
+def _raiser(exc: BaseException) -> Callable[[], Any]:
+    def work() -> Any:
+        raise exc
+
+    return work
+
+
+def _server_error(crossing: Crossing, exc: Exception) -> Any:
+    app = crossing.flask_app
+    with request_context_of(crossing, crossing.body() or b""):
+        response = app.handle_exception(exc)
+        crossing.absorb(response)
+        return to_starlette(response)

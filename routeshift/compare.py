@@ -14,6 +14,11 @@ attributes, its value not (signed, random); a cookie with a decoder (the legacy 
 session cookie: its signature carries a timestamp) is compared by its decoded payload.
 `ignore` takes JSON pointers and `header:NAME`.
 
+A port that answers with success a request the legacy view refused (401, 403, or given
+the request's path, a redirect elsewhere: to a login page) lacks the view's guard: that
+`GuardBreach` fails whatever the route ignores or accepts, and an accept of status 401
+or 403 becoming 2xx is refused where it is declared.
+
 Normalisers, each switchable per route (`normalise:` in the registry; `no-NAME` turns
 a default off):
 
@@ -41,6 +46,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
 
 from routeshift.errors import CompareError, did_you_mean
 from routeshift.tolerance import Tolerance, parse_date
@@ -50,6 +56,8 @@ __all__ = [
     "SET_VALUED",
     "CookieDecoders",
     "DEFAULT_NORMALISERS",
+    "GUARD",
+    "REFUSED",
     "MISSING",
     "NEVER_COMPARED",
     "NORMALISERS",
@@ -57,6 +65,7 @@ __all__ = [
     "Accepted",
     "Comparison",
     "Difference",
+    "GuardBreach",
     "Missing",
     "Reply",
     "Rules",
@@ -66,6 +75,7 @@ __all__ = [
     "content_type_key",
     "diff",
     "escape",
+    "guard_breach",
     "normalise_dates",
     "normalisers",
     "parse_json",
@@ -105,6 +115,12 @@ SET_VALUED = frozenset(
 CookieDecoders = tuple[tuple[str, Callable[[str], Any]], ...]
 
 ANY = "*"  # in a declared change: any value
+#: the statuses by which a legacy view's guard (login_required, a token check) refuses
+REFUSED = frozenset({401, 403})
+#: the redirects that send a refused request elsewhere (a login page); 304 is no refusal
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: where a GuardBreach is: no ignore rule and no declared change names it
+GUARD = "guard"
 #: an item of a route's `normalise` list: a name, or a tolerance (`{within: 2s, at: /x}`)
 Normaliser = str | Mapping[str, Any] | Tolerance
 
@@ -151,6 +167,21 @@ class Difference:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardBreach(Difference):
+    """The port answered with success (`modern`, 2xx) a request the legacy view refused
+    (`legacy`: 401, 403, or a redirect to `location`): it lacks the view's guard."""
+
+    location: str = ""
+
+    def __str__(self) -> str:
+        refused = f"{self.legacy} to {self.location}" if self.location else str(self.legacy)
+        return (
+            "the port lets through a request the legacy view refused: "
+            f"legacy {refused}, modern {self.modern} -- the port lacks the view's guard"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Accepted:
     """A declared contract change: at `what`, legacy `legacy` may become modern `modern`."""
 
@@ -167,6 +198,13 @@ class Accepted:
             raise CompareError(
                 f"unknown change {self.what!r} in accept.{hint} "
                 "Use status, header:NAME, body or body:POINTER."
+            )
+        if self.what == "status" and _refused(self.legacy) and _success(self.modern):
+            raise CompareError(
+                f"status {self.legacy} may not become {self.modern}: a port that answers "
+                "with success what the legacy view refuses lacks the view's guard "
+                "(login_required, a token check). Give the port that guard; no accept "
+                "waives this difference."
             )
 
     def covers(self, difference: Difference) -> bool:
@@ -284,8 +322,12 @@ def escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
-def compare(legacy: Reply, modern: Reply, rules: Rules = Rules()) -> Comparison:
-    """Every difference a client would see between the two replies, under `rules`."""
+def compare(
+    legacy: Reply, modern: Reply, rules: Rules = Rules(), *, path: str | None = None
+) -> Comparison:
+    """Every difference a client would see between the two replies, under `rules`; first
+    the GuardBreach, if any, which `rules` never waive (`path`, the request's, lets a
+    redirect elsewhere count as a refusal)."""
     found = list(_status(legacy, modern))
     found += _headers(legacy, modern, rules)
     found += _body(legacy, modern, rules)
@@ -301,7 +343,35 @@ def compare(legacy: Reply, modern: Reply, rules: Rules = Rules()) -> Comparison:
             accepted.append((difference, declared))
         else:
             failing.append(difference)
+    breach = guard_breach(legacy, modern, path)
+    if breach is not None:
+        failing.insert(0, breach)
     return Comparison(tuple(failing), tuple(accepted), tuple(ignored))
+
+
+def guard_breach(legacy: Reply, modern: Reply, path: str | None = None) -> GuardBreach | None:
+    """The breach when modern answers 2xx where legacy refused: 401, 403, or (given the
+    request's `path`) a redirect whose Location has another path, as to a login page."""
+    if not _success(modern.status):
+        return None
+    if legacy.status in REFUSED:
+        return GuardBreach(GUARD, legacy.status, modern.status)
+    locations = legacy.header("location")
+    if path is None or legacy.status not in _REDIRECTS or not locations:
+        return None
+    here = urlsplit(path).path
+    there = urlsplit(urljoin(here, locations[0])).path
+    if unquote(there) == unquote(here):
+        return None
+    return GuardBreach(GUARD, legacy.status, modern.status, location=locations[0])
+
+
+def _refused(status: Any) -> bool:
+    return isinstance(status, int) and not isinstance(status, bool) and status in REFUSED
+
+
+def _success(status: Any) -> bool:
+    return isinstance(status, int) and not isinstance(status, bool) and 200 <= status < 300
 
 
 # --- status and headers ----------------------------------------------------------------

@@ -13,7 +13,9 @@ through httpx's ASGI transport on an event loop the harness keeps (with the app'
 lifespan started once). A state hook gives each side the same starting state (for
 example a fresh copy of a seeded database), so a case that writes never sees the other
 side's writes. Safe requests (GET, HEAD, OPTIONS) go to legacy twice: fields that differ
-between two legacy runs are noise, reported apart with the ignore rule to add.
+between two legacy runs are noise, reported apart with the ignore rule to add. A port
+that answers 2xx where legacy refused (401, 403, a redirect to another path) fails
+whatever the route ignores or accepts (routeshift.compare.GuardBreach).
 
 What a run finds (CaseResult, Misrouted) is routeshift.prove.results; ContractClient,
 the `contract` fixture, drives a Harness.
@@ -37,7 +39,7 @@ from werkzeug.routing import RequestRedirect, RoutingException
 from routeshift._asgi import Scope
 from routeshift.apps.lifespan import ChildLifespan
 from routeshift.apps.pair import Apps, load_apps, session_cookies
-from routeshift.compare import Comparison, Difference, Reply, Rules, compare
+from routeshift.compare import Comparison, Difference, GuardBreach, Reply, Rules, compare
 from routeshift.decide.classify import MODERN_ONLY, UNMATCHED, Classifier, Decision, Side
 from routeshift.decide.stamp import Stamp, merge_allow, modern_scope
 from routeshift.errors import CaseFileError, ContractMismatch, Problem
@@ -269,7 +271,7 @@ class Harness:
             ).differences
         with state("modern"):
             modern = self.send_modern(case)
-        comparison = compare(legacy, modern, rules)
+        comparison = compare(legacy, modern, rules, path=case.path)
         if noise:
             comparison = _without_noise(comparison, noise)
         return CaseResult(
@@ -281,11 +283,17 @@ class Harness:
 
 
 def _without_noise(comparison: Comparison, noise: tuple[Difference, ...]) -> Comparison:
+    """The comparison less what differs between two legacy runs; a GuardBreach stays (a
+    legacy that refuses only now and then still refuses)."""
     noisy = {difference.where for difference in noise}
+
+    def kept(difference: Difference) -> bool:
+        return difference.where not in noisy or isinstance(difference, GuardBreach)
+
     return Comparison(
-        tuple(d for d in comparison.differences if d.where not in noisy),
+        tuple(d for d in comparison.differences if kept(d)),
         comparison.accepted,
-        comparison.ignored + tuple(d for d in comparison.differences if d.where in noisy),
+        comparison.ignored + tuple(d for d in comparison.differences if not kept(d)),
     )
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from routeshift.compare import Comparison, Difference, Reply
+from routeshift.compare import Comparison, Difference, GuardBreach, Reply
 from routeshift.errors import Problem
 from routeshift.prove.cases import Case
 from routeshift.raised import Raised
@@ -37,6 +37,13 @@ class CaseResult:
         """Equal answers, and a port that did not raise (a shadow copy that raises is an
         error too)."""
         return self.comparison.equal and self.modern_raised is None
+
+    @property
+    def breach(self) -> GuardBreach | None:
+        """The request the legacy view refused and the port let through, if so: the
+        first difference, never waived by the route's ignore or accept."""
+        found = (d for d in self.comparison.differences if isinstance(d, GuardBreach))
+        return next(found, None)
 
     @property
     def raised(self) -> tuple[tuple[str, Raised], ...]:
@@ -73,6 +80,8 @@ class CaseResult:
         verdict = "ok" if self.passed else f"{len(self.comparison.differences)} difference(s)"
         if self.comparison.equal and not self.passed:
             verdict = "the modern app raised"
+        if self.breach is not None:
+            verdict += ", one a missing guard"
         lines = [f"{case.test_id}: {case.method} {case.path} ({case.where}): {verdict}"]
         lines += [f"  {difference}" for difference in self.comparison.differences]
         lines += self.raised_lines("  ")

@@ -179,11 +179,15 @@ def _decision(
 
 
 def ported_paths(registry: Registry, legacy: Iterable[LegacyRoute]) -> frozenset[tuple[str, str]]:
-    """(FastAPI path, method) pairs that stand for a legacy rule, whatever their state."""
+    """(FastAPI path, method) pairs that stand for a legacy rule, whatever their state.
+
+    A rule without a view stands for none: it is a name to build URLs of (a build-only
+    rule of a removed view, routeshift.compat.urls, among them), so a modern route at
+    its path is modern-only."""
     pairs: set[tuple[str, str]] = set()
     for route in legacy:
         path = route.fastapi_path
-        if path is not None:
+        if path is not None and route.has_view:
             pairs.update((path, method) for method in route.methods)
             if "GET" in route.methods:
                 pairs.add((path, "HEAD"))

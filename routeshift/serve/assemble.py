@@ -2,6 +2,9 @@
 
 `build_gateway()` loads the registry, imports both apps, checks the registry against
 them, builds each part and hands them to `Gateway(...)`. Nothing here runs per request.
+Once the registry fits, the legacy app's url_map gets build-only rules for the views
+the registry lists and the app no longer has (routeshift.compat.urls), so that its
+`url_for` keeps building them; the check saw them gone.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 from typing import Any
 
 from routeshift.apps.pair import check_apps, load_apps
+from routeshift.compat.urls import add_build_only_rules
 from routeshift.errors import RouteshiftError
 from routeshift.registry.load import load_registry, registry_path
 from routeshift.serve.admin import Admin, GatewayFigures, admin_token_from_env
@@ -50,6 +54,7 @@ def build_gateway(
     loaded = load_registry(path)
     apps = load_apps(loaded, legacy_app, modern_app)
     check_apps(loaded, apps)
+    add_build_only_rules(apps.legacy, loaded)  # after the check: it saw the views gone
     settings = loaded.settings
     force = force_legacy_from_env() if force_legacy is None else force_legacy
     metrics = metrics if metrics is not None else Metrics.for_process()

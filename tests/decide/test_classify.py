@@ -290,3 +290,18 @@ def test_modern_only_and_unmatched_decisions_carry_no_entry(shop_gateway: Gatewa
     assert classify(scope("GET", "/links")).entry is None  # not in the registry
     ported = classify(scope("GET", "/items/1")).entry
     assert ported is not None and (ported.endpoint, ported.state.value) == ("items.item", "modern")
+
+
+def test_a_rule_without_a_view_is_no_port() -> None:
+    """A name to build URLs of (flaskr's view-less index, a build-only rule of a removed
+    view) stands for no port: a modern route at its path stays modern-only."""
+    from routeshift.decide.classify import ported_paths
+    from routeshift.registry.load import parse_registry
+    from routeshift.routes import LegacyRoute
+
+    registry = parse_registry("legacy_app: l:app\nmodern_app: m:app\nroutes: []\n", Path("r.yaml"))
+    legacy = [
+        LegacyRoute("kept", "/kept", frozenset({"GET"}), ()),
+        LegacyRoute("gone", "/gone/<int:n>", frozenset({"GET"}), ("n",), has_view=False),
+    ]
+    assert ported_paths(registry, legacy) == {("/kept", "GET"), ("/kept", "HEAD")}

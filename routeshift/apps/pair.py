@@ -6,18 +6,27 @@ rollback, which needs no app at all) do not import the serving machinery.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from routeshift.apps.importer import load_app
 from routeshift.compare import CookieDecoders
-from routeshift.errors import AppImportError, RegistryError
+from routeshift.errors import AppImportError, RegistryError, RouteshiftError
 from routeshift.registry.fit import check_routes
 from routeshift.registry.model import Registry
 from routeshift.routes import LegacyRoute, ModernRoute, handler_index, legacy_routes, modern_routes
 
-__all__ = ["Apps", "check_apps", "load_apps", "load_legacy_app", "search_dirs", "session_cookies"]
+__all__ = [
+    "Apps",
+    "check_apps",
+    "load_apps",
+    "load_legacy_app",
+    "search_dirs",
+    "session_cookies",
+    "signed_session",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,27 @@ def session_cookies(flask_app: Any) -> CookieDecoders:
         return serializer.loads(value)
 
     return ((name, payload),)
+
+
+def signed_session(flask_app: Any, data: Mapping[str, Any]) -> tuple[str, str]:
+    """(cookie name, value) of a session holding `data`, signed now by the legacy app's
+    own session interface, as its views would sign it. RouteshiftError for an app whose
+    sessions are not Flask's signed cookies, or that has no SECRET_KEY."""
+    interface = getattr(flask_app, "session_interface", None)
+    serializer_of = getattr(interface, "get_signing_serializer", None)
+    if interface is None or serializer_of is None:
+        raise RouteshiftError(
+            f"the legacy app's sessions ({type(interface).__name__}) are not Flask's signed "
+            "cookies, so a case cannot carry `session:`; log the user in in the contract "
+            "state hook (routeshift_state) instead."
+        )
+    serializer = serializer_of(flask_app)
+    if serializer is None:
+        raise RouteshiftError(
+            "the legacy app has no SECRET_KEY, so a case's `session:` cannot be signed; "
+            "set one in the app's config."
+        )
+    return interface.get_cookie_name(flask_app), serializer.dumps(dict(data))
 
 
 def search_dirs(registry: Registry) -> tuple[Path, ...]:

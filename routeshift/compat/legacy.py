@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flask.ctx import RequestContext
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
@@ -48,6 +49,10 @@ from routeshift.registry.model import Entry, Registry
 __all__ = ["Legacy"]
 
 logger = logging.getLogger("routeshift.compat")
+
+#: Flask 3.1 marks a session accessed when a view takes it (the request context's
+#: `session` property); before, the session marked itself on each read of a key
+_PROXY_MARKS_ACCESS = isinstance(getattr(RequestContext, "session", None), property)
 
 AppSource = Any  # a Flask app, an import string, a callable giving the app, or None
 
@@ -134,8 +139,12 @@ class Legacy:
         the exact Set-Cookie (and Vary: Cookie) Flask writes when it changed."""
         crossing = crossing_of(request.scope)
         if is_cookie_session(crossing.flask_app):
-            return crossing.session()
-        return await run_in_threadpool(crossing.session)
+            opened = crossing.session()
+        else:
+            opened = await run_in_threadpool(crossing.session)
+        if _PROXY_MARKS_ACCESS:
+            opened.accessed = True  # as Flask's `session` proxy does: Vary: Cookie
+        return opened
 
     def guard(self, *guards: Guard) -> Callable[[Request], Any]:
         """Dependency: the legacy view's own decorators (`login_required`, Flask-HTTPAuth's

@@ -8,6 +8,7 @@ A case file is `<contracts_dir>/<endpoint>.yaml`:
         path: /users/1
         query: {verbose: "1"}     # optional
         headers: {Accept: application/json}   # optional
+        session: {user_id: 1}     # optional: the legacy session, signed when the case runs
       - id: bad-age
         method: POST
         path: /users
@@ -53,6 +54,7 @@ class CaseModel(BaseModel):
     path: str = Field(pattern=r"^/")
     query: dict[str, str | list[str]] = {}
     headers: dict[str, str] = {}
+    session: dict[str, Any] | None = None
     json_body: Any = Field(None, alias="json")
     form: dict[str, str] | None = None
     body: str | None = None
@@ -91,6 +93,9 @@ class Case:
     path: str
     query: Mapping[str, str | list[str]] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: the legacy session the request carries, signed at run time with the legacy app's
+    #: own session interface (so a case never holds a cookie that expires)
+    session: Mapping[str, Any] | None = None
     json: Any = _NO_JSON
     form: Mapping[str, str] | None = None
     body: str | None = None
@@ -127,6 +132,7 @@ def case(
     id: str | None = None,
     query: Mapping[str, str | list[str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    session: Mapping[str, Any] | None = None,
     json: Any = _NO_JSON,
     form: Mapping[str, str] | None = None,
     body: str | None = None,
@@ -143,6 +149,7 @@ def case(
         path=path,
         query=dict(query or {}),
         headers=dict(headers or {}),
+        session=dict(session) if session is not None else None,
         json=json,
         form=dict(form) if form is not None else None,
         body=body,
@@ -204,6 +211,7 @@ def load_cases(path: str | Path, endpoint: str | None = None) -> tuple[Case, ...
                 path=item.path,
                 query=item.query,
                 headers=item.headers,
+                session=item.session,
                 json=item.json_body if "json_body" in item.model_fields_set else _NO_JSON,
                 form=item.form,
                 body=item.body,

@@ -38,7 +38,7 @@ from werkzeug.routing import RequestRedirect, RoutingException
 
 from routeshift._asgi import Scope
 from routeshift.apps.lifespan import ChildLifespan
-from routeshift.apps.pair import Apps, load_apps, session_cookies
+from routeshift.apps.pair import Apps, load_apps, session_cookies, signed_session
 from routeshift.compare import Comparison, Difference, GuardBreach, Reply, Rules, compare
 from routeshift.decide.classify import MODERN_ONLY, UNMATCHED, Classifier, Decision, Side
 from routeshift.decide.stamp import Stamp, merge_allow, modern_scope
@@ -148,8 +148,24 @@ class Harness:
         if decision is None:
             decision = self.decision(case, Side.LEGACY)
         self._legacy.cookies.clear()  # a case sends its own headers only, never a jar
-        reply = _reply(self._legacy.request(case.method, case.path, **_request_options(case)))
+        options = self._request_options(case)
+        reply = _reply(self._legacy.request(case.method, case.path, **options))
         return _with_allow(reply, decision.extra_allow)
+
+    def _request_options(self, case: Case) -> dict[str, Any]:
+        """httpx's arguments for the case's request; a case's `session:` becomes the
+        legacy app's session cookie, signed now, beside the case's own Cookie header."""
+        options = _request_options(case)
+        if case.session is not None:
+            name, value = signed_session(self.apps.legacy, case.session)
+            headers = options["headers"]
+            sent = next((k for k in headers if k.lower() == "cookie"), None)
+            cookie = f"{name}={value}"
+            if sent is None:
+                headers["Cookie"] = cookie
+            else:
+                headers[sent] = f"{headers[sent]}; {cookie}"
+        return options
 
     def send_modern(self, case: Case) -> Reply:
         """The answer with the case's route modern: from the port, or from legacy for
@@ -160,7 +176,7 @@ class Harness:
         client = self._start_modern()
         client.cookies.clear()  # as on the legacy side: no cookie of another case
         response = self._runner.run(
-            client.request(case.method, case.path, **_request_options(case))
+            client.request(case.method, case.path, **self._request_options(case))
         )
         return _reply(response)
 

@@ -21,6 +21,10 @@ _EXPORTS = {
     "FlaskJSONResponse": "routeshift.compat.flask_json",
     "LegacyBodyErrors": "routeshift.compat.envelope",
     "legacy_body_errors": "routeshift.compat.envelope",
+    "legacy_url_for": "routeshift.compat.urls",
+    "add_build_only_rules": "routeshift.compat.urls",
+    "query_arg": "routeshift.compat.query",
+    "query_list": "routeshift.compat.query",
 }
 
 __all__ = [
@@ -29,7 +33,11 @@ __all__ = [
     "LegacyAnswered",
     "LegacyBodyErrors",
     "LegacyContext",
+    "add_build_only_rules",
     "legacy_body_errors",
+    "legacy_url_for",
+    "query_arg",
+    "query_list",
 ]
 
 if TYPE_CHECKING:
@@ -37,6 +45,8 @@ if TYPE_CHECKING:
     from routeshift.compat.envelope import LegacyBodyErrors, legacy_body_errors
     from routeshift.compat.flask_json import FlaskJSONResponse
     from routeshift.compat.legacy import Legacy
+    from routeshift.compat.query import query_arg, query_list
+    from routeshift.compat.urls import add_build_only_rules, legacy_url_for
 
 
 def __getattr__(name: str) -> Any:

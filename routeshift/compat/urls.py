@@ -1,6 +1,11 @@
 """URLs both ways between the apps, on the legacy app's own url_map: never a second
 router that could build a URL werkzeug would not.
 
+Modern code builds legacy URLs with `legacy_url_for(endpoint, **values)`: the string
+Flask's `url_for` gives for the request being answered (its root path, host and scheme;
+`_external`, `_anchor`, `_method`, `_scheme`, query arguments for values the rule does not
+take, and the app's `url_defaults`), so a port's `_links` or `Location` match legacy's.
+
 Legacy code keeps building URLs with `url_for` while its routes move, templates and
 views alike. A route stays in the url_map while legacy still has its view, whichever
 side serves it; once the view is removed (the port took over, or the route was dropped,
@@ -18,11 +23,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import flask
+from flask.ctx import RequestContext
 from werkzeug.routing import Rule
 
+from routeshift.compat.crossing import current_crossing
 from routeshift.registry.model import Registry
 
-__all__ = ["add_build_only_rules"]
+__all__ = ["add_build_only_rules", "legacy_url_for"]
 
 logger = logging.getLogger("routeshift.compat")
 
@@ -51,3 +59,18 @@ def add_build_only_rules(flask_app: Any, registry: Registry) -> tuple[str, ...]:
             continue
         added[endpoint] = None
     return tuple(added)
+
+
+def legacy_url_for(endpoint: str, **values: Any) -> str:
+    """Flask's `url_for(endpoint, **values)` for the request being answered: the legacy
+    app's url_map, under the request's root path and host. Inside a `LegacyContext` it
+    is Flask's own call; elsewhere in a port (sync or async; `Legacy.install` on the app)
+    a request context of the request is pushed for the call, with no session opened.
+    werkzeug's BuildError, with its "Did you mean", when the endpoint cannot be built."""
+    crossing = current_crossing()
+    app = crossing.flask_app
+    if flask.has_request_context() and flask.current_app._get_current_object() is app:
+        return flask.url_for(endpoint, **values)
+    null_session = app.session_interface.make_null_session(app)
+    with RequestContext(app, crossing.environ(), session=null_session):
+        return flask.url_for(endpoint, **values)

@@ -45,6 +45,10 @@ EXPORTED = [
 ]
 
 
+#: packages whose names are loaded on first use from the module that defines each
+LAZY_PACKAGES = ("routeshift", "routeshift.compat")
+
+
 def modules() -> list[str]:
     names = ["routeshift"]
     for info in pkgutil.walk_packages([str(PACKAGE)], prefix="routeshift."):
@@ -65,6 +69,16 @@ def test_each_exported_name_is_the_one_of_its_module(name: str) -> None:
     assert name in home.__all__
     if isinstance(value, type) or callable(value) and hasattr(value, "__code__"):
         assert value.__module__ == home.__name__
+
+
+def test_compat_gives_each_name_of_the_module_that_defines_it() -> None:
+    import routeshift.compat as compat
+
+    assert sorted(compat.__all__) == sorted(compat._EXPORTS)
+    for name, home_name in compat._EXPORTS.items():
+        home = importlib.import_module(home_name)
+        assert getattr(compat, name) is getattr(home, name)
+        assert name in home.__all__
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
@@ -91,13 +105,14 @@ def _top_level_names(tree: ast.Module) -> tuple[set[str], set[str]]:
 @pytest.mark.parametrize("module", modules())
 def test_every_module_says_what_it_exports_and_defines_it(module: str) -> None:
     """`__all__` in every module, and only names the module defines: one import path
-    per name (the package root's lazy names are the one exception, tested above)."""
+    per name (the lazy names of the root and of routeshift.compat are the exception,
+    tested apart)."""
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin is not None
     tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
     defined, imported = _top_level_names(tree)
     assert "__all__" in defined, f"{module} has no __all__"
-    if module == "routeshift":
+    if module in LAZY_PACKAGES:
         return
     exported = ast.literal_eval(
         next(

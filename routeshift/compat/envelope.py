@@ -47,6 +47,7 @@ from routeshift.compat.context import (
 from routeshift.compat.crossing import Crossing, crossing_of
 
 __all__ = [
+    "Envelope",
     "ErrorFormat",
     "LegacyBodyErrors",
     "body_errors_of",

@@ -24,6 +24,12 @@ from routeshift.errors import ScaffoldError, ScaffoldExists, did_you_mean, displ
 from routeshift.prove.cases import Case, case, load_cases
 from routeshift.registry.model import Entry, Registry
 from routeshift.routes import LegacyRoute
+from routeshift.scaffold.guards import (
+    UNAUTHENTICATED,
+    guard_comment,
+    unauthenticated_case,
+    view_guards,
+)
 from routeshift.scaffold.render import (
     IMPORTED_NAMES,
     HandlerSpec,
@@ -279,7 +285,9 @@ def plan_scaffold(
     (a token, say). Only GET, HEAD and OPTIONS samples are sent, inside the contracts'
     state hook: the others would write to the legacy app's real data, and are listed in
     a note instead. A case file is rendered whenever none exists: with the new cases, or
-    empty with a note on what to write.
+    empty with a note on what to write. A guarded view (a decorator that keeps
+    `__wrapped__`: login_required) also gets the `unauthenticated` case, the first new
+    request without `headers` and cookies; it is written, not sent.
     """
     route = find_route(apps.legacy_routes, endpoint, rule)
     methods = select_methods(route, method)
@@ -323,11 +331,13 @@ def plan_scaffold(
     )
     rendered = render_module(spec)
     module_path = out if out is not None else default_module_path(package, endpoint)
+    guards = view_guards(getattr(apps.legacy, "view_functions", {}).get(endpoint))
+    written_cases = [*new, unauthenticated_case(new[0], headers)] if guards and new else new
     case_file = None
     if not case_path.exists():
-        case_file = OutputFile(
-            case_path, render_case_file(endpoint, route.rule, new), "contract case file"
-        )
+        comments = {UNAUTHENTICATED: guard_comment(guards)} if guards else {}
+        text = render_case_file(endpoint, route.rule, written_cases, comments)
+        case_file = OutputFile(case_path, text, "contract case file")
     return Scaffold(
         endpoint=endpoint,
         route=route,
@@ -337,12 +347,13 @@ def plan_scaffold(
         case_file=case_file,
         samples=tuple(samples),
         cases_read=len(cases),
-        cases_written=len(new) if case_file is not None else 0,
+        cases_written=len(written_cases) if case_file is not None else 0,
         signatures=rendered.signatures,
         app_file=_app_file(registry.model.modern_app),
         notes=tuple(
             _notes(registry, apps, route, methods, entry, spec, samples, case_path)
             + _unsafe_note(skipped)
+            + _guard_note(guards, cases if case_file is None else written_cases, case_path)
             + _placement(registry, package, module_path)
         ),
     )
@@ -492,6 +503,23 @@ def _unsafe_note(skipped: Sequence[Case]) -> list[str]:
         "because a POST, PUT, PATCH or DELETE would write to the legacy app's real data. "
         "For a sample, pass --sample PATH of a GET, or take the answers of the contract "
         "run (routeshift contract, with the state hook of the contracts folder)."
+    ]
+
+
+def _guard_note(guards: tuple[str, ...], cases: Sequence[Case], case_path: Path) -> list[str]:
+    """What a port of a guarded view must keep, and the case that proves it."""
+    if not guards:
+        return []
+    names = ", ".join(guards)
+    said = f"the view is decorated ({names}): its port must refuse the requests legacy refuses"
+    if any(c.id == UNAUTHENTICATED for c in cases):
+        return [
+            f"{said}; the case {UNAUTHENTICATED!r} sends a request without credentials, and "
+            "the contract fails when the port lets it through."
+        ]
+    return [
+        f"{said}; add a case {UNAUTHENTICATED!r} to {display_path(case_path)}: a request "
+        "without credentials, which the contract fails when the port lets it through."
     ]
 
 

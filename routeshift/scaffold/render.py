@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -391,8 +391,11 @@ def _doc(text: str) -> str:
 # --- the case file ---------------------------------------------------------------------
 
 
-def render_case_file(endpoint: str, rule: str, cases: Sequence[Case]) -> str:
-    """A case file (<contracts_dir>/<endpoint>.yaml) with one case per sample request."""
+def render_case_file(
+    endpoint: str, rule: str, cases: Sequence[Case], comments: Mapping[str, str] | None = None
+) -> str:
+    """A case file (<contracts_dir>/<endpoint>.yaml) with one case per sample request;
+    `comments` (case id -> text) says above a case why it is there."""
     methods = ", ".join(dict.fromkeys(c.method for c in cases)) or "GET"
     lines = [
         f"# {methods} {rule} ({endpoint}): written by routeshift scaffold with the requests",
@@ -401,6 +404,8 @@ def render_case_file(endpoint: str, rule: str, cases: Sequence[Case]) -> str:
         "cases:",
     ]
     for item in cases:
+        if comments and item.id in comments:
+            lines.append(f"  # {comments[item.id]}")
         lines += [
             f"  - id: {yaml_scalar(item.id)}",
             f"    method: {item.method}",

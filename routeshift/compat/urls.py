@@ -69,8 +69,13 @@ def legacy_url_for(endpoint: str, **values: Any) -> str:
     werkzeug's BuildError, with its "Did you mean", when the endpoint cannot be built."""
     crossing = current_crossing()
     app = crossing.flask_app
-    if flask.has_request_context() and flask.current_app._get_current_object() is app:
+    if flask.has_request_context() and _current_app() is app:
         return flask.url_for(endpoint, **values)
     null_session = app.session_interface.make_null_session(app)
     with RequestContext(app, crossing.environ(), session=null_session):
         return flask.url_for(endpoint, **values)
+
+
+def _current_app() -> Any:
+    """The app behind Flask's `current_app` proxy (werkzeug's LocalProxy)."""
+    return flask.current_app._get_current_object()  # type: ignore[attr-defined]

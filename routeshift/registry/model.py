@@ -105,6 +105,8 @@ class Settings(_Strict):
     admin_prefix: str = "/_routeshift"
     metrics_path: str = "/metrics"
     force_legacy: bool = False
+    #: the gateway's openapi_url (and so /docs) covers both sides; false: modern's own
+    merged_openapi: bool = True
 
     _cohort = field_validator("default_cohort")(_cohort)
 

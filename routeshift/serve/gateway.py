@@ -5,7 +5,9 @@ registry watcher (routeshift.serve.reload) and passed to the legacy bridge or th
 app; `Stamp` (routeshift.decide.stamp) finishes the response as the decision says,
 `X-Served-By: legacy|modern` included. A shadow route is served by legacy and copied to
 modern (routeshift.serve.shadow). The gateway's own paths come first: the admin pages
-and /metrics (routeshift.serve.admin).
+and /metrics (routeshift.serve.admin). The modern app's openapi_url is answered with one
+document of both sides (routeshift.compat.openapi): the modern app's own, fetched
+through the app itself, merged with the routes legacy serves.
 
 The parts are built by routeshift.serve.assemble and handed in; the gateway only routes
 and runs the lifespan (the modern app's, the watcher, the drain of shadow copies).
@@ -16,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from routeshift._asgi import ASGIApp, Receive, Scope, Send, local_path
+from routeshift._asgi import ASGIApp, Headers, Message, Receive, Scope, Send, local_path
 from routeshift.apps.lifespan import ChildLifespan
+from routeshift.compat.openapi import MergedDocument
 from routeshift.decide.classify import Side
 from routeshift.decide.stamp import Stamp, modern_scope
 from routeshift.errors import LifespanError
@@ -33,6 +36,8 @@ __all__ = ["DRAIN_SECONDS", "Gateway"]
 
 #: seconds a shutdown waits for shadow runs under way, then for their observations
 DRAIN_SECONDS = 5.0
+#: the methods the merged document answers (others reach the modern app as they are)
+_READS = frozenset({"GET", "HEAD"})
 
 
 class Gateway:
@@ -92,7 +97,11 @@ class Gateway:
         started = time.perf_counter()
         try:
             if decision.side is Side.MODERN:
-                await self.modern(modern_scope(scope, decision), receive, stamp)
+                document = routing.openapi
+                if document is not None and path == document.path and scope["method"] in _READS:
+                    await self._document(scope, stamp, document)
+                else:
+                    await self.modern(modern_scope(scope, decision), receive, stamp)
             elif decision.shadow is not None:
                 settings = routing.registry.settings
                 await self.shadow.serve(scope, receive, stamp, decision, self.bridge, settings)
@@ -106,6 +115,25 @@ class Gateway:
                 stamp.status,
                 time.perf_counter() - started,
             )
+
+    async def _document(self, scope: Scope, send: Send, document: MergedDocument) -> None:
+        """The merged OpenAPI document. The modern app's own comes from a GET of its
+        openapi_url sent to the app itself (its middleware, the request's root_path in
+        `servers`, an `app.openapi` of its own all apply; uncompressed); an answer that
+        is not a document (a 401 of its middleware, say) is passed on as it is."""
+        headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"accept-encoding"]
+        fetch = dict(scope, method="GET", query_string=b"", headers=headers)
+        status, answer, body = await _collect(self.modern, fetch)
+        if status == 200:
+            root_path = scope.get("root_path", "")
+            merged = await asyncio.to_thread(document.render, body, root_path)
+            if merged is not None:
+                body = merged
+                answer = [(k, v) for k, v in answer if k.lower() != b"content-length"]
+                answer.append((b"content-length", str(len(body)).encode("latin-1")))
+        await send({"type": "http.response.start", "status": status, "headers": answer})
+        head = scope["method"] == "HEAD"
+        await send({"type": "http.response.body", "body": b"" if head else body})
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         child = ChildLifespan(self.modern, scope)
@@ -140,3 +168,33 @@ class Gateway:
         self.writer.close(DRAIN_SECONDS)
         self.store.close()
         self.metrics.close()
+
+
+async def _collect(app: ASGIApp, scope: Scope) -> tuple[int, Headers, bytes]:
+    """Call `app` with a request of no body; its status, headers and whole body."""
+    start: Message = {}
+    chunks: list[bytes] = []
+    done = asyncio.Event()
+    asked = False
+
+    async def receive() -> Message:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await done.wait()  # the request is whole; the client stays until the end
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(bytes(message.get("body", b"")))
+
+    try:
+        await app(scope, receive, send)
+    finally:
+        done.set()
+    if not start:
+        raise RuntimeError(f"the modern app did not answer GET {scope['path']}")
+    return int(start["status"]), list(start.get("headers", ())), b"".join(chunks)

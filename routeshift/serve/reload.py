@@ -1,8 +1,10 @@
 """The registry as the gateway serves it, and the watcher that reloads it.
 
 `Routing` is everything a request needs from the registry: the registry itself, the
-classifier built from it and the gateway's own paths. It is built whole and swapped in at
-once, so a request sees either the old registry or the new one, never a mix.
+classifier built from it, the gateway's own paths and the merged OpenAPI document
+(routeshift.compat.openapi, made on first use and kept with the Routing). It is built
+whole and swapped in at once, so a request sees either the old registry or the new one,
+never a mix.
 
 `RegistryWatcher` owns the current Routing. Its `watch()` (run in the server's lifespan)
 looks at the file every `interval` seconds; `reload()` loads it off the event loop,
@@ -20,7 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from routeshift.apps.pair import Apps, check_apps
+from routeshift.compat.openapi import LegacyOperation, MergedDocument, legacy_operations
 from routeshift.decide.classify import Classifier
 from routeshift.errors import RegistryError, RouteshiftError
 from routeshift.registry.load import load_registry
@@ -45,13 +50,17 @@ class Routing:
     registry: Registry
     classifier: Classifier
     own_paths: AdminPaths
+    #: the document the gateway answers the modern app's openapi_url with (None: the
+    #: modern app answers it alone)
+    openapi: MergedDocument | None = None
 
     @classmethod
     def build(cls, registry: Registry, apps: Apps, *, force_legacy: bool) -> Routing:
         """The routing of `registry` over `apps`; `force_legacy` is the environment's
         switch (the registry's own, settings.force_legacy, is read here too)."""
         classifier = Classifier.for_apps(registry, apps, force_legacy=force_legacy)
-        return cls(registry, classifier, AdminPaths.of(registry.settings))
+        own = AdminPaths.of(registry.settings)
+        return cls(registry, classifier, own, _merged_openapi(registry, apps))
 
     def __repr__(self) -> str:
         return f"Routing({str(self.registry.path)!r}, {len(self.registry.routes)} entries)"
@@ -127,6 +136,22 @@ class RegistryWatcher:
 
     def __repr__(self) -> str:
         return f"RegistryWatcher({str(self.path)!r}, every {self.interval:g} s)"
+
+
+def _merged_openapi(registry: Registry, apps: Apps) -> MergedDocument | None:
+    """The merged document, when settings.merged_openapi is on and the modern app is a
+    FastAPI app that has an openapi_url."""
+    modern, legacy = apps.modern, apps.legacy
+    if not registry.settings.merged_openapi or not isinstance(modern, FastAPI):
+        return None
+    if not modern.openapi_url:
+        return None
+
+    def operations() -> Sequence[LegacyOperation]:
+        views = getattr(legacy, "view_functions", {})
+        return legacy_operations(apps.legacy_routes, registry, legacy.url_map.converters, views)
+
+    return MergedDocument(modern.openapi_url, operations)
 
 
 def file_signature(path: str | os.PathLike[str]) -> Signature:

@@ -16,8 +16,9 @@ and the body the modern app read), and runs the request the way Flask's
   work as in a view;
 - on exit: `process_response` on a scratch response (`after_request` hooks: Flask-Login
   refreshes its remember cookie there) whose Set-Cookie and Vary, and any other
-  header the hooks added, go to the modern response, `request_finished`, and always the teardown (`teardown_request`,
-  `teardown_appcontext`: Flask-SQLAlchemy removes its session).
+  header the hooks added, go to the modern response, `request_finished`, and always
+  the teardown (`teardown_request`, `teardown_appcontext`: Flask-SQLAlchemy removes
+  its session).
 
 Push and pop happen in one thread: `with ctx:` in a sync handler, `await ctx.run(fn)`
 from an async one. It is never a `yield` dependency: FastAPI runs those in another
@@ -182,8 +183,10 @@ def request_context_of(crossing: Crossing, body: bytes) -> Any:
 
 def flask_answer(crossing: Crossing, body: bytes, work: Callable[[], Any]) -> Any:
     """Flask's finished response for `work()` run as the view of this request, as
-    `full_dispatch_request` makes it: the hooks first (their answer wins), the value or
-    what `work` raised through the app's error handlers, then `finalize_request`.
+    `wsgi_app` and `full_dispatch_request` make it: the hooks first (their answer wins),
+    the value or what `work` raised through the app's error handlers
+    (`handle_user_exception`: a handler for the exception's code or class), what they
+    cannot handle through `handle_exception` (the app's 500), then `finalize_request`.
     The response's cookies and Vary go to the crossing. Runs in the calling thread."""
     app = crossing.flask_app
     request_context = request_context_of(crossing, body)
@@ -191,12 +194,12 @@ def flask_answer(crossing: Crossing, body: bytes, work: Callable[[], Any]) -> An
     error: BaseException | None = None
     try:
         try:
-            rv = _before(app, ())
-            if rv is None:
-                rv = work()
-        except Exception as exc:
-            rv = app.handle_user_exception(exc)
-        try:
+            try:
+                rv = _before(app, ())
+                if rv is None:
+                    rv = work()
+            except Exception as exc:
+                rv = app.handle_user_exception(exc)
             response = app.finalize_request(rv)
         except Exception as exc:
             error = exc

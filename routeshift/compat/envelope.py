@@ -9,7 +9,8 @@ legacy app exactly as the view's `abort()` would: inside the request's legacy co
 `finalize_request` (`after_request` included). A request-validation error becomes the
 view's own `abort(400, description)`: `@legacy_body_errors(...)` on the endpoint says
 which text for which field, else it is a plain `BadRequest()`. An unhandled exception
-is the legacy app's 500 (`handle_exception`).
+is answered as if the view had raised it: the app's handler for its class, else its
+500 (`handle_exception`), with the before_request hooks run first as in Flask.
 
 Which format a request gets: the entry the gateway hands over in
 `scope["state"]["routeshift_route"]`; when the modern app runs alone, the registry file's
@@ -38,13 +39,9 @@ from starlette.responses import Response
 from werkzeug.exceptions import BadRequest, InternalServerError, default_exceptions
 from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
 
-from routeshift.compat.context import (
-    LegacyAnswered,
-    flask_answer,
-    request_context_of,
-    to_starlette,
-)
+from routeshift.compat.context import LegacyAnswered, flask_answer, to_starlette
 from routeshift.compat.crossing import Crossing, crossing_of
+from routeshift.errors import CrossingError
 
 __all__ = [
     "Envelope",
@@ -187,22 +184,40 @@ class Envelope:
         return await self._legacy(request, BadRequest(description=text))
 
     async def server_error(self, request: Request, exc: Exception) -> Response:
-        """An unhandled exception: the legacy app's 500 (its errorhandler(500), else
-        werkzeug's page). Starlette logs it and re-raises it to the server after."""
+        """An unhandled exception: the legacy app's answer to it, as if the view had
+        raised it (the app's handler for its class, else its errorhandler(500), else
+        werkzeug's page). Starlette's ServerErrorMiddleware sends this answer outside
+        the crossing's middleware, so the crossing's cookies and Vary are merged here;
+        it re-raises the exception to the server after."""
         if self.format_of(request) == "fastapi":
             return Response("Internal Server Error", status_code=500, media_type="text/plain")
         try:
             crossing = crossing_of(request.scope)
-            return await run_in_threadpool(_server_error, crossing, exc)
+            flask_response = await run_in_threadpool(
+                flask_answer, crossing, _teed_body(crossing), _raiser(exc)
+            )
         except Exception:
             page = InternalServerError()
             return Response(page.get_body(), status_code=500, headers=dict(page.get_headers()))
+        response = to_starlette(flask_response)
+        response.raw_headers = crossing.headers(response.raw_headers)
+        return response
 
     async def _legacy(self, request: Request, exc: WerkzeugHTTPException) -> Response:
         crossing = crossing_of(request.scope)
-        body = crossing.body() or b""
+        body = _teed_body(crossing)
         response = await run_in_threadpool(flask_answer, crossing, body, _raiser(exc))
         return to_starlette(response)
+
+
+def _teed_body(crossing: Crossing) -> bytes:
+    """The body for the legacy app's error handlers: the teed one, else none (one the
+    modern app did not read, or one over the body limit: an error page must not fail
+    for the size of the request it refuses)."""
+    try:
+        return crossing.body() or b""
+    except CrossingError:
+        return b""
 
 
 def _raiser(exc: BaseException) -> Callable[[], Any]:
@@ -210,11 +225,3 @@ def _raiser(exc: BaseException) -> Callable[[], Any]:
         raise exc
 
     return work
-
-
-def _server_error(crossing: Crossing, exc: Exception) -> Any:
-    app = crossing.flask_app
-    with request_context_of(crossing, crossing.body() or b""):
-        response = app.handle_exception(exc)
-        crossing.absorb(response)
-        return to_starlette(response)

@@ -5,8 +5,8 @@ The apps come from their sdists on PyPI, fetched by `scripts/realapps` into
 module copies its app into tmp_path and runs the `routeshift` command there as a
 subprocess, so the app's modules (`flaskr`, the example's `app`) and the project's
 `modern_api` never meet this repository's in one interpreter. The ports a user would
-write after `routeshift scaffold` are the files of overlay_<name>/, laid over the project,
-with crossing.py as the project's modern_api/crossing.py.
+write after `routeshift scaffold` are the files of overlay_<name>/, laid over the project;
+they cross into the app with routeshift.compat, as a user's ports do.
 
 Servers (gunicorn with the app alone, uvicorn with the gateway) run on 127.0.0.1 as
 subprocesses in their own process groups; `Scenario` sends the same recorded requests to
@@ -124,9 +124,8 @@ class Project:
         return output
 
     def lay(self, overlay: str) -> None:
-        """The files a user writes after init and scaffold: overlay_<name>/ and crossing.py."""
+        """The files a user writes after init and scaffold: overlay_<name>/."""
         shutil.copytree(HERE / overlay, self.root, dirs_exist_ok=True)
-        shutil.copyfile(HERE / "crossing.py", self.root / "modern_api" / "crossing.py")
 
 
 @contextlib.contextmanager

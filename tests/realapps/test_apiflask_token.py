@@ -6,7 +6,7 @@ JSON errors with `WWW-Authenticate: Bearer`), plus APIFlask's own /openapi.json 
 - `routeshift init --legacy app:app` registers its five routes legacy, by blueprint
   (APIFlask's docs are blueprint `openapi`), and `routeshift check` passes;
 - both routes are ported (overlay_apiflask_token/: the app's own auth, Token schema,
-  JSON provider and error processor, through crossing.py) and proven by contract;
+  JSON provider and error processor, through routeshift.compat) and proven by contract;
 - the gateway answers a recorded client (get a token, use it, 401s, a 404, a 405, the
   example's own 500) as gunicorn serving the example alone does, with the two routes
   legacy, modern, in shadow (POST /token needs `shadow_writes: true`, written by hand)

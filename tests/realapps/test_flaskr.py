@@ -5,7 +5,7 @@ from the sdist of the venv's Flask, moved with routeshift as its docs tell a new
   blueprint, and `routeshift check` passes;
 - `routeshift scaffold` starts the ports of GET / and GET /auth/login (overlay_flaskr/
   fills them in: flaskr's own database connection, templates and session, through
-  crossing.py), and `routeshift contract` proves them on flaskr's own test data;
+  routeshift.compat), and `routeshift contract` proves them on flaskr's own test data;
 - the gateway answers a recorded visit (register, log in, write, edit and delete a
   post, log out) exactly as gunicorn serving flaskr alone does, with the two routes
   legacy, modern, in shadow (no shadow difference stored) and rolled back.

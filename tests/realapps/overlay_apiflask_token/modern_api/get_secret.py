@@ -7,21 +7,21 @@ The token is checked by the app's own HTTPTokenAuth (its verify_token callback),
 
 from __future__ import annotations
 
-import app as legacy
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from app import auth
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from modern_api.crossing import answer
+from modern_api.legacy import legacy
+from routeshift.compat import LegacyContext
 
 router = APIRouter()
+TokenUser = Annotated[LegacyContext, Depends(legacy.guard(auth.login_required))]
 
 
 @router.get("/name", response_class=HTMLResponse)
-async def get_secret(request: Request) -> Response:
+def get_secret(ctx: TokenUser) -> HTMLResponse:
     """The secret of the user whose token the request carries."""
-    return await answer(legacy.app, request, _secret)
-
-
-@legacy.auth.login_required
-def _secret() -> str:
-    return str(legacy.auth.current_user.secret)
+    with ctx:
+        return HTMLResponse(auth.current_user.secret)

@@ -9,20 +9,18 @@ the port, until the legacy view is fixed.
 
 from __future__ import annotations
 
-import app as legacy
-from fastapi import APIRouter, Request, Response
+from app import Token, get_user_by_id
+from fastapi import APIRouter
 
-from modern_api.crossing import answer
+from modern_api.legacy import Context
+from routeshift.compat import FlaskJSONResponse
 
 router = APIRouter()
 
 
-@router.post("/token/{id}")
-async def get_token(id: int, request: Request) -> Response:
+@router.post("/token/{id}", response_class=FlaskJSONResponse)
+def get_token(id: int, ctx: Context) -> FlaskJSONResponse:
     """A bearer token for user `id`."""
-    return await answer(legacy.app, request, lambda: _token(id))
-
-
-def _token(id: int) -> dict[str, str]:
-    user = legacy.get_user_by_id(id)
-    return legacy.Token().dump({"token": f"Bearer {user.get_token()}"})
+    with ctx:
+        user = get_user_by_id(id)
+        return FlaskJSONResponse(Token().dump({"token": f"Bearer {user.get_token()}"}))

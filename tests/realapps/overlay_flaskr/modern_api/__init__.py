@@ -3,7 +3,9 @@
 from fastapi import FastAPI
 
 from modern_api import auth_login, blog_index
+from modern_api.legacy import legacy
 
 app = FastAPI(title="modern")
+legacy.install(app)
 app.include_router(blog_index.router)
 app.include_router(auth_login.router)

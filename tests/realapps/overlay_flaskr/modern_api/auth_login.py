@@ -3,17 +3,17 @@ scaffold auth.login --method GET`; POST, the login itself, stays legacy)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from flask import render_template
 
-from modern_api import legacy
-from modern_api.crossing import answer
+from modern_api.legacy import Context
 
 router = APIRouter(tags=["auth"])
 
 
 @router.get("/auth/login", response_class=HTMLResponse)
-async def login(request: Request) -> Response:
+def login(ctx: Context) -> HTMLResponse:
     """The login form."""
-    return await answer(legacy.app, request, lambda: render_template("auth/login.html"))
+    with ctx:
+        return HTMLResponse(render_template("auth/login.html"))

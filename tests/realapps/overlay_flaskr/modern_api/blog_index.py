@@ -7,13 +7,12 @@ and so is the session cookie that showing a flash rewrites.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from flask import render_template
 from flaskr.db import get_db
 
-from modern_api import legacy
-from modern_api.crossing import answer
+from modern_api.legacy import Context
 
 router = APIRouter(tags=["blog"])
 
@@ -25,10 +24,8 @@ POSTS = (
 
 
 @router.get("/", response_class=HTMLResponse)
-async def index(request: Request) -> Response:
+def index(ctx: Context) -> HTMLResponse:
     """Every post, newest first."""
-    return await answer(legacy.app, request, _page)
-
-
-def _page() -> str:
-    return render_template("blog/index.html", posts=get_db().execute(POSTS).fetchall())
+    with ctx:
+        posts = get_db().execute(POSTS).fetchall()
+        return HTMLResponse(render_template("blog/index.html", posts=posts))

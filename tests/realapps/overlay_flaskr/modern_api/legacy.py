@@ -1,5 +1,14 @@
-"""flaskr's own app, for the ports: its templates, session, database and hooks."""
+"""flaskr's own app, for the ports: its templates, session, database and hooks.
 
-from flaskr import create_app
+`with ctx:` in a handler runs its code inside flaskr's request context of the request,
+after flaskr's before_request hooks (g.user); flaskr's session is saved on the way out.
+"""
 
-app = create_app()
+from typing import Annotated
+
+from fastapi import Depends
+
+from routeshift.compat import Legacy, LegacyContext
+
+legacy = Legacy("flaskr:create_app()")
+Context = Annotated[LegacyContext, Depends(legacy.context)]

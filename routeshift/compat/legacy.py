@@ -189,7 +189,11 @@ class Legacy:
             return None
         method = request.scope.get("method", "GET")
         for entry in registry.routes:
-            if entry.endpoint == rule.endpoint and method in entry.methods:
+            if (
+                entry.endpoint == rule.endpoint
+                and entry.rule == rule.rule
+                and method in entry.methods
+            ):
                 return entry
         return None
 

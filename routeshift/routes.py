@@ -108,11 +108,14 @@ def to_fastapi_path(rule: str) -> str | None:
 
 
 def legacy_routes(flask_app: Any) -> tuple[LegacyRoute, ...]:
-    """Every rule of a Flask app, in the url_map's order, static and view-less included
-    (`is_counted` tells the routes of the migration)."""
+    """Every rule of a Flask app that can match a request, in the url_map's order, static
+    and view-less included (`is_counted` tells the routes of the migration); build-only
+    rules are left out."""
     routes = []
     views = getattr(flask_app, "view_functions", None)
     for rule in flask_app.url_map.iter_rules():
+        if getattr(rule, "build_only", False):
+            continue  # never matches a request: a name to build URLs of (compat.urls)
         methods = frozenset(rule.methods or ()) - IMPLICIT_METHODS
         routes.append(
             LegacyRoute(

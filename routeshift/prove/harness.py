@@ -118,7 +118,8 @@ class Harness:
         """The modern app as the gateway serves it with the route modern."""
         decision = self._routes[Side.MODERN].classify(scope)
         scope = modern_scope(scope, decision)
-        scope["state"] = dict(self._lifespan_state)
+        # the lifespan's state, and the route's entry as the gateway hands it over
+        scope["state"] = {**self._lifespan_state, **(scope.get("state") or {})}
         try:
             await self.apps.modern(scope, receive, Stamp(send, decision))
         except Exception as exc:  # a server answers 500 (the app's own middleware sent it)

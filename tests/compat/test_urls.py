@@ -180,17 +180,7 @@ def command(*args: str) -> tuple[int, Any]:
     [
         pytest.param("routes", id="routes"),
         pytest.param("status", id="status"),
-        pytest.param(
-            "check",
-            id="check",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="routeshift.track.gate (and registry.fit) index every rule that "
-                "routes.legacy_routes lists, build-only ones included: a gateway built "
-                "earlier in the same process makes check warn that a retired endpoint is "
-                "still there. legacy_routes should leave out rules with build_only.",
-            ),
-        ),
+        pytest.param("check", id="check"),
     ],
 )
 def test_the_commands_are_unchanged_by_the_rules(registry: Path, name: str) -> None:

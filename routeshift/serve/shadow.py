@@ -30,11 +30,12 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
 
-from routeshift._asgi import ASGIApp, Message, Receive, Scope, Send
+from routeshift._asgi import ASGIApp, Message, Receive, Scope, Send, local_path
 from routeshift.compare import Difference, Reply, compare
 from routeshift.decide.classify import Decision, Shadow, Side
 from routeshift.decide.stamp import Stamp, modern_scope
@@ -230,10 +231,15 @@ class ShadowRunner:
             legacy = Reply(copy.status, _text_headers(copy.headers), b"".join(copy.reply))
             differences: tuple[Difference, ...] = ()
             if result is ShadowResult.MATCH and modern is not None:
+                # the request's path: a port that answers where legacy redirected to
+                # its login page is a missing guard, as in a contract
+                path = local_path(scope)
                 if len(legacy.body) + len(modern.body) > INLINE_COMPARE:
-                    comparison = await asyncio.to_thread(compare, legacy, modern, shadow.rules)
+                    comparison = await asyncio.to_thread(
+                        partial(compare, legacy, modern, shadow.rules, path=path)
+                    )
                 else:
-                    comparison = compare(legacy, modern, shadow.rules)
+                    comparison = compare(legacy, modern, shadow.rules, path=path)
                 differences = comparison.differences
                 if differences:
                     result = ShadowResult.MISMATCH

@@ -507,3 +507,23 @@ def test_drain_waits_for_timed_out_calls_too() -> None:
     run = asyncio.run(go())
     assert ended == [True]
     assert run.results == ["timeout"] and run.runner.in_flight == 0
+
+
+def test_a_port_that_answers_where_legacy_redirected_to_login_is_a_missing_guard() -> None:
+    """As in a contract: legacy sends the client to its login page, the port answers."""
+
+    async def to_login(scope: Message, receive: Any, send: Any) -> None:
+        await receive()
+        headers = [(b"location", b"/login?next=%2Fthings%2F1"), (b"x-served-by", b"legacy")]
+        await send({"type": "http.response.start", "status": 302, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def go() -> Run:
+        run = Run(json_app(THING))
+        await run.request(to_login, rules=Rules.build(ignore=["header:location"]))
+        await run.settle()
+        return run
+
+    (observation,) = asyncio.run(go()).observations
+    assert observation.differences[0].where == "guard"
+    assert "lacks the view's guard" in str(observation.differences[0])

@@ -227,6 +227,11 @@ DATE_COMMENT = (
     "Flask writes datetimes as RFC 822 strings; a datetime field here needs a",
     "serializer that writes them so",
 )
+#: without a helper of the project's: the toolkit's way, Flask's own provider
+TOOLKIT_DATE_COMMENT = (
+    "Flask writes datetimes as RFC 822 strings: make it a datetime and return",
+    "routeshift.compat.FlaskJSONResponse(model), which the legacy app's JSON writes.",
+)
 
 
 @dataclass
@@ -283,8 +288,10 @@ class ModelPlanner:
         shape = found.shape
         comments: list[str] = []
         if shape.is_date:
-            helper = f" ({self.date_helper})" if self.date_helper else ""
-            comments += [DATE_COMMENT[0], DATE_COMMENT[1] + helper + "."]
+            if self.date_helper:
+                comments += [DATE_COMMENT[0], f"{DATE_COMMENT[1]} ({self.date_helper})."]
+            else:
+                comments += list(TOOLKIT_DATE_COMMENT)
         if not shape.scalars and shape.items is None and shape.fields is None:
             comments.append("TODO: only null in the samples; give it its type.")
         kinds = len(shape.scalars) + (shape.items is not None) + (shape.fields is not None)

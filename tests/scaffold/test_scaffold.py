@@ -177,6 +177,8 @@ def test_date_comment_names_the_helper_only_when_there_is_one() -> None:
     _, (model,) = plan_models(infer_shape([{"at": DATE}]), "R")
     assert "RFC 822" in " ".join(model.fields[0].comments)
     assert "http_date" not in " ".join(model.fields[0].comments)
+    # without a helper of the project's, the toolkit's: Flask's own provider writes it
+    assert "routeshift.compat.FlaskJSONResponse" in " ".join(model.fields[0].comments)
     _, (model,) = plan_models(infer_shape([{"at": DATE}]), "R", date_helper="pkg.compat.http_date")
     assert "(pkg.compat.http_date)" in " ".join(model.fields[0].comments)
 

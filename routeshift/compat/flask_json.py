@@ -6,11 +6,13 @@ dates, Decimal, UUID, dataclasses, and any custom provider the app installed).
 a route, or `return FlaskJSONResponse(obj)`. It finds the legacy app through the
 request's crossing (`Legacy.install`), so one class serves every app.
 
-What FastAPI hands a response class with a `response_model` is already JSON-ready
-(`jsonable_encoder`'s ISO dates and float Decimals), so for Flask's own date and Decimal
-text return the response with the model or the plain values inside:
-`return FlaskJSONResponse(user)`; a Pydantic model is dumped in Python mode first, so
-Flask's provider formats its datetimes, Decimals and UUIDs.
+What FastAPI hands a response class is already JSON-ready: ISO dates, and Decimals as
+text with a response model (Pydantic's JSON mode; a `-> Any` return annotation is
+one) or as floats with `response_model=None` (`jsonable_encoder`). For Flask's own
+date and Decimal text, return the response with the model or the plain values inside:
+`return FlaskJSONResponse(user)`; a Pydantic model (also one in a dict or a list) is
+dumped in Python mode first, so Flask's provider formats its datetimes, Decimals and
+UUIDs.
 """
 
 from __future__ import annotations
@@ -27,11 +29,21 @@ __all__ = ["FlaskJSONResponse", "flask_json_bytes"]
 
 def flask_json_bytes(flask_app: Any, content: Any) -> bytes:
     """What `jsonify(content)` writes in `flask_app` (its provider's `response`)."""
-    dump = getattr(content, "model_dump", None)
-    if callable(dump):
-        content = dump(mode="python", by_alias=True)
-    data: bytes = flask_app.json.response(content).get_data()
+    data: bytes = flask_app.json.response(_dumped(content)).get_data()
     return data
+
+
+def _dumped(content: Any) -> Any:
+    """`content` with every Pydantic model in it, at the top or in dicts, lists and
+    tuples, dumped in Python mode (by alias), so the provider formats their values."""
+    dump = getattr(content, "model_dump", None)
+    if callable(dump) and not isinstance(content, type):
+        return dump(mode="python", by_alias=True)
+    if isinstance(content, dict):
+        return {key: _dumped(value) for key, value in content.items()}
+    if isinstance(content, list | tuple):
+        return [_dumped(value) for value in content]
+    return content
 
 
 class FlaskJSONResponse(Response):

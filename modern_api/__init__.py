@@ -1,8 +1,9 @@
 """The FastAPI port: `app` (built by `create_app()`), runnable alone with
 `uvicorn modern_api:app` or mounted behind the routeshift gateway.
 
-It shares legacy_flask's tables and DATABASE_URL. Every route that ports a legacy rule
-answers as legacy does, bad input included (see modern_api.compat).
+It shares legacy_flask's tables and DATABASE_URL, and crosses into the legacy app
+through routeshift.compat (`modern_api.deps.legacy`): its session, its error pages, its
+JSON. Every route that ports a legacy rule answers as legacy does, bad input included.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.exceptions import HTTPException
 
 from legacy_flask.database import dispose_engines, get_engine
-from modern_api.compat import werkzeug_http_exception_handler, werkzeug_server_error_handler
-from modern_api.routers import health, main, tasks, users
+from modern_api.deps import legacy
+from modern_api.routers import auth, health, main, tasks, users
 
 
 @asynccontextmanager
@@ -39,10 +39,10 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.database_url = database_url
     app.state.started = False
     app.state.stopped = False
-    app.add_exception_handler(HTTPException, werkzeug_http_exception_handler)
-    app.add_exception_handler(Exception, werkzeug_server_error_handler)
+    legacy.install(app)  # the legacy session, error pages and JSON for every route
     app.include_router(users.router)
     app.include_router(tasks.router)
+    app.include_router(auth.router)
     app.include_router(main.router)
     app.include_router(health.router)
     return app

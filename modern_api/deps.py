@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the database session of one request."""
+"""FastAPI dependencies: the legacy app as the ports see it, its session, and the
+database session of one request."""
 
 from __future__ import annotations
 
@@ -7,9 +8,34 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from flask.sessions import SessionMixin
 from sqlalchemy.orm import Session
 
 from legacy_flask.database import open_session, rolled_back_session
+from routeshift.compat import Legacy
+
+legacy = Legacy("legacy_flask:app")
+"""The legacy app, imported on first use: its session interface, error pages and JSON
+provider answer for the ports (`legacy.install(app)` in create_app)."""
+
+FlaskSession = Annotated[SessionMixin, Depends(legacy.session)]
+"""The legacy app's signed-cookie session of the request (a login made on legacy's
+`POST /login`); a change is saved as Flask saves it, so legacy views see it."""
+
+
+def json_content_type(request: Request) -> None:
+    """A body without a Content-Type is not JSON, as Flask's `get_json()` reads it.
+
+    FastAPI before 0.132 (`strict_content_type`) parses such a body as JSON anyway, so
+    a valid user would be created where the view answers 400; refused here as a
+    validation error, it gets the `@legacy_body_errors` text for a body that is not
+    JSON from the legacy error envelope.
+    """
+    if not request.headers.get("content-type"):
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("header", "content-type"), "msg": "not JSON"}]
+        )
 
 
 def is_shadow(request: Request) -> bool:

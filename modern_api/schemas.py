@@ -20,7 +20,8 @@ from pydantic import (
     field_validator,
 )
 
-from modern_api.compat import LegacyBodyErrors, http_date
+from modern_api.compat import http_date
+from routeshift.compat import LegacyBodyErrors
 
 Role = Literal["user", "admin", "moderator"]
 Priority = Literal["low", "normal", "high"]
@@ -118,3 +119,7 @@ CREATE_TASK_ERRORS = LegacyBodyErrors(
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
+
+
+class LoggedOut(BaseModel):
+    ok: Literal[True] = True

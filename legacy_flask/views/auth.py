@@ -1,4 +1,5 @@
-"""Log in by email into Flask's signed cookie session; /me reads it back."""
+"""Log in by email into Flask's signed cookie session; /me reads it back, /logout
+forgets it."""
 
 from __future__ import annotations
 
@@ -38,3 +39,9 @@ def me() -> ResponseReturnValue:
     if user is None:
         abort(401, description="Not logged in")
     return jsonify(user.to_dict())
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> ResponseReturnValue:
+    session.clear()
+    return jsonify(ok=True)

@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import APIRouter
 
-from modern_api.compat import FlaskJSONResponse
+from routeshift.compat import FlaskJSONResponse
 
 router = APIRouter(tags=["main"])
 

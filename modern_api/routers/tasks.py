@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 
 from legacy_flask.models import Task, utcnow
-from modern_api.compat import FlaskJSONResponse, LegacyErrorsRoute, legacy_body_errors
-from modern_api.deps import SessionDep
+from modern_api.deps import SessionDep, json_content_type
 from modern_api.schemas import CREATE_TASK_ERRORS, CreateTaskRequest, TaskOut
+from routeshift.compat import FlaskJSONResponse, legacy_body_errors
 
-router = APIRouter(prefix="/tasks", tags=["tasks"], route_class=LegacyErrorsRoute)
+router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
-@router.post("", response_model=TaskOut, response_class=FlaskJSONResponse, status_code=201)
+@router.post(
+    "",
+    response_model=TaskOut,
+    response_class=FlaskJSONResponse,
+    status_code=201,
+    dependencies=[Depends(json_content_type)],
+)
 @legacy_body_errors(CREATE_TASK_ERRORS)
-def create_task(body: CreateTaskRequest, session: SessionDep) -> TaskOut:
+def create_task(body: CreateTaskRequest, session: SessionDep) -> FlaskJSONResponse:
     task = Task(
         id=str(uuid.uuid4()),
         command=body.command,
@@ -26,12 +32,12 @@ def create_task(body: CreateTaskRequest, session: SessionDep) -> TaskOut:
     )
     session.add(task)
     session.commit()
-    return TaskOut.model_validate(task)
+    return FlaskJSONResponse(TaskOut.model_validate(task), status_code=201)
 
 
 @router.get("/{task_id}", response_model=TaskOut, response_class=FlaskJSONResponse)
-def get_task(task_id: str, session: SessionDep) -> TaskOut:
+def get_task(task_id: str, session: SessionDep) -> FlaskJSONResponse:
     task = session.get(Task, task_id)
     if task is None:
         raise HTTPException(404, detail=f"Task {task_id} not found")
-    return TaskOut.model_validate(task)
+    return FlaskJSONResponse(TaskOut.model_validate(task))

@@ -5,23 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from legacy_flask.models import MAX_ID, User
-from modern_api.compat import (
-    FlaskJSONResponse,
-    LegacyErrorsRoute,
-    legacy_body_errors,
-    query_int,
-)
-from modern_api.deps import SessionDep
+from modern_api.deps import SessionDep, json_content_type
 from modern_api.schemas import CREATE_USER_ERRORS, CreateUserRequest, UserOut, UserPage
+from routeshift.compat import FlaskJSONResponse, legacy_body_errors, query_arg
 
-router = APIRouter(prefix="/users", tags=["users"], route_class=LegacyErrorsRoute)
+router = APIRouter(prefix="/users", tags=["users"])
 
 MAX_PER_PAGE = 100
+
+#: `request.args.get("page", 1, type=int)`: the first value; 1 when missing or not a number
+Page = Annotated[int, Depends(query_arg("page", 1, type=int, description="page number, from 1"))]
+#: `request.args.get("per_page", 20, type=int)`, capped at MAX_PER_PAGE by the view
+PerPage = Annotated[
+    int, Depends(query_arg("per_page", 20, type=int, description="items per page, at most 100"))
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,27 +32,19 @@ class Pagination:
     per_page: int
 
 
-def pagination(
-    request: Request,
-    page: Annotated[str | None, Query(description="page number, from 1 (default 1)")] = None,
-    per_page: Annotated[str | None, Query(description="items per page (20, at most 100)")] = None,
-) -> Pagination:
-    """page and per_page parsed as legacy does: an invalid value is the default, not a 422.
-
-    The declared parameters document the query; the values are read like werkzeug's
-    `args.get(type=int)` (first value wins).
-    """
-    result = Pagination(
-        page=query_int(request, "page", 1),
-        per_page=min(query_int(request, "per_page", 20), MAX_PER_PAGE),
-    )
+def pagination(page: Page, per_page: PerPage) -> Pagination:
+    """page and per_page read as legacy reads them (`request.args.get(type=int)`): an
+    invalid value is the default, not a 422."""
+    result = Pagination(page=page, per_page=min(per_page, MAX_PER_PAGE))
     if result.page < 1 or result.per_page < 1:
         raise HTTPException(400, detail="page and per_page must be positive integers")
     return result
 
 
 @router.get("", response_model=UserPage, response_class=FlaskJSONResponse)
-def list_users(session: SessionDep, paging: Annotated[Pagination, Depends(pagination)]) -> UserPage:
+def list_users(
+    session: SessionDep, paging: Annotated[Pagination, Depends(pagination)]
+) -> FlaskJSONResponse:
     total = session.scalar(select(func.count()).select_from(User)) or 0
     users = session.scalars(
         select(User)
@@ -58,25 +52,32 @@ def list_users(session: SessionDep, paging: Annotated[Pagination, Depends(pagina
         .offset((paging.page - 1) * paging.per_page)
         .limit(paging.per_page)
     ).all()
-    return UserPage(
+    page = UserPage(
         items=[UserOut.model_validate(user) for user in users],
         page=paging.page,
         per_page=paging.per_page,
         total=total,
     )
+    return FlaskJSONResponse(page)
 
 
 @router.get("/{user_id}", response_model=UserOut, response_class=FlaskJSONResponse)
-def get_user(user_id: int, session: SessionDep) -> UserOut:
+def get_user(user_id: int, session: SessionDep) -> FlaskJSONResponse:
     user = session.get(User, user_id) if user_id <= MAX_ID else None
     if user is None:
         raise HTTPException(404, detail=f"User {user_id} not found")
-    return UserOut.model_validate(user)
+    return FlaskJSONResponse(UserOut.model_validate(user))
 
 
-@router.post("", response_model=UserOut, response_class=FlaskJSONResponse, status_code=201)
+@router.post(
+    "",
+    response_model=UserOut,
+    response_class=FlaskJSONResponse,
+    status_code=201,
+    dependencies=[Depends(json_content_type)],
+)
 @legacy_body_errors(CREATE_USER_ERRORS)
-def create_user(body: CreateUserRequest, session: SessionDep) -> UserOut:
+def create_user(body: CreateUserRequest, session: SessionDep) -> FlaskJSONResponse:
     conflict = HTTPException(409, detail=f"A user with email {body.email} already exists")
     if session.scalar(select(User).filter_by(email=body.email)) is not None:
         raise conflict
@@ -87,4 +88,4 @@ def create_user(body: CreateUserRequest, session: SessionDep) -> UserOut:
     except IntegrityError:
         session.rollback()
         raise conflict from None
-    return UserOut.model_validate(user)
+    return FlaskJSONResponse(UserOut.model_validate(user), status_code=201)

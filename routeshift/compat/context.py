@@ -116,8 +116,12 @@ class LegacyContext:
             self._pop(exc)
             raise
         if rv is not None:
-            response = app.finalize_request(rv)
-            self.crossing.absorb(response)
+            try:
+                response = app.finalize_request(rv)
+                self.crossing.absorb(response)
+            except BaseException as exc:
+                self._pop(exc)
+                raise
             self._pop(None)
             raise LegacyAnswered(response)
         return self

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import pytest
 from answers import Answer, FlaskClient
+from answers import assert_same as same
 from compat_client import PortClient
 from fastapi import Depends, FastAPI, HTTPException
 from fixture_apps.crossing_flask import create_app
@@ -175,17 +176,6 @@ def logged_in_with_a_flash(flask_app: Flask) -> dict[str, str]:
     answer = FlaskClient(flask_app).post("/login", data={"id": "1"})
     assert answer.status == 200
     return {"session": answer.cookies()["session"].value}
-
-
-def same(legacy: Answer, modern: Answer) -> None:
-    """Status, headers and body equal; the session cookie holds the same data."""
-    assert modern.status == legacy.status
-    assert modern.body == legacy.body
-    without = frozenset({"set-cookie"})
-    assert modern.comparable(without=without) == legacy.comparable(without=without)
-    assert modern.cookies().keys() == legacy.cookies().keys()
-    for name, cookie in legacy.cookies().items():
-        assert modern.cookies()[name].without_time() == cookie.without_time()
 
 
 def test_a_404_is_the_app_wide_page_with_the_user_the_locale_and_the_flashes(

@@ -15,7 +15,6 @@ JSON errors with `WWW-Authenticate: Bearer`), plus APIFlask's own /openapi.json 
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import NamedTuple
 
 import httpx
@@ -26,6 +25,7 @@ from realapps.support import (
     Project,
     Scenario,
     Step,
+    need_apiflask,
     serving,
     shadow_runs,
     stored_shadow_runs,
@@ -46,27 +46,6 @@ OTHER_KEY = (
 )
 
 
-def need_apiflask() -> None:
-    """apiflask and authlib (the example's imports) in the venv; the oldest-Flask venv
-    may lack them (apiflask 3.1.2 is tested here with Flask 3 only)."""
-    missing = []
-    for module in ("apiflask", "authlib"):
-        try:
-            __import__(module)
-        except ImportError as exc:
-            missing.append(str(exc))
-    if not missing:
-        return
-    flask = version("flask")
-    reason = (
-        f"APIFlask's example needs apiflask==3.1.2 and authlib==1.6.5 in the venv "
-        f"(Flask {flask} here): {'; '.join(missing)}"
-    )
-    if int(flask.partition(".")[0]) >= 3 and __import__("os").environ.get("CI"):
-        pytest.fail(reason + ": pyproject's test extra must bring them")
-    pytest.skip(reason)
-
-
 class Initialised(NamedTuple):
     project: Project
     output: str
@@ -75,7 +54,7 @@ class Initialised(NamedTuple):
 
 @pytest.fixture(scope="module")
 def initialised(tmp_path_factory: pytest.TempPathFactory) -> Initialised:
-    need_apiflask()
+    need_apiflask("authlib")
     project = Project.copy_of("apiflask_token", tmp_path_factory.mktemp("realapps"))
     output = project.routeshift("init", "--legacy", WSGI_APP)
     return Initialised(project, output, (project.root / "migration_status.yaml").read_text())

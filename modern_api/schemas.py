@@ -1,14 +1,15 @@
 """Pydantic models of the ported routes' bodies, faithful to what legacy accepts and writes.
 
 Request models ignore unknown keys (legacy's hand-written validation does) and are strict
-about types (legacy checks `isinstance`, so "30" is not an age). Datetimes are written the
-way Flask's JSON provider writes them.
+about types (legacy checks `isinstance`, so "30" is not an age). Response models are
+returned inside routeshift's `FlaskJSONResponse`, so the legacy app's own JSON provider
+writes them, datetimes included ("Tue, 02 Jan 2024 03:04:05 GMT").
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,27 +17,35 @@ from pydantic import (
     Field,
     StrictInt,
     StrictStr,
-    field_serializer,
+    WithJsonSchema,
     field_validator,
 )
 
-from modern_api.compat import http_date
 from routeshift.compat import LegacyBodyErrors
 
 Role = Literal["user", "admin", "moderator"]
 Priority = Literal["low", "normal", "high"]
 
 
+#: a datetime as Flask's JSON provider writes it, and so documented
+FlaskDate = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "RFC 822 date in GMT, as Flask writes a datetime",
+            "examples": ["Tue, 02 Jan 2024 03:04:05 GMT"],
+        }
+    ),
+]
+
+
 class FlaskDates(BaseModel):
-    """Base for responses: `created_at` as an RFC 822 GMT string, like `jsonify`."""
+    """Base for responses read from the tables: `created_at` as Flask writes it."""
 
     model_config = ConfigDict(from_attributes=True)
 
-    created_at: datetime
-
-    @field_serializer("created_at")
-    def _rfc822(self, value: datetime) -> str:
-        return http_date(value)
+    created_at: FlaskDate
 
 
 class UserOut(FlaskDates):

@@ -25,15 +25,19 @@ _EXPORTS = {
     "add_build_only_rules": "routeshift.compat.urls",
     "query_arg": "routeshift.compat.query",
     "query_list": "routeshift.compat.query",
+    "LegacyDatabase": "routeshift.compat.database",
+    "fresh_database": "routeshift.compat.state",
 }
 
 __all__ = [
     "FlaskJSONResponse",
     "Legacy",
+    "LegacyDatabase",
     "LegacyAnswered",
     "LegacyBodyErrors",
     "LegacyContext",
     "add_build_only_rules",
+    "fresh_database",
     "legacy_body_errors",
     "legacy_url_for",
     "query_arg",
@@ -42,10 +46,12 @@ __all__ = [
 
 if TYPE_CHECKING:
     from routeshift.compat.context import LegacyAnswered, LegacyContext
+    from routeshift.compat.database import LegacyDatabase
     from routeshift.compat.envelope import LegacyBodyErrors, legacy_body_errors
     from routeshift.compat.flask_json import FlaskJSONResponse
     from routeshift.compat.legacy import Legacy
     from routeshift.compat.query import query_arg, query_list
+    from routeshift.compat.state import fresh_database
     from routeshift.compat.urls import add_build_only_rules, legacy_url_for
 
 

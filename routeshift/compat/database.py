@@ -65,9 +65,7 @@ is (driver-specific options of the sync driver may not apply to the async one: p
 than returning the served one, its engine is a second one on the same URL (fine for a
 file or a server, a different database for in-memory SQLite).
 
-`fresh_database(app_or_factory, db, seed=...)` is the contract tests' state hook for such
-an app: before each side of each case it drops and recreates the tables and seeds them,
-and it checks that the app the harness served used that same database.
+The contract tests' state hook for such an app is `fresh_database` (routeshift.compat.state).
 """
 
 from __future__ import annotations
@@ -76,11 +74,10 @@ import importlib.util
 import inspect
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from flask import Flask
-from flask.signals import request_started
 from sqlalchemy import URL, Connection, Engine, make_url
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
@@ -89,7 +86,15 @@ from starlette.requests import Request
 
 from routeshift.errors import CrossingError, did_you_mean
 
-__all__ = ["LegacyDatabase", "fresh_database"]
+__all__ = [
+    "LegacyDatabase",
+    "SQLAlchemyExtension",
+    "async_url_for",
+    "engines_of",
+    "is_memory",
+    "require_flask",
+    "source_name",
+]
 
 #: (dialect, sync driver or "*") -> (async drivername, what to install)
 _ASYNC_DRIVERS: Mapping[tuple[str, str], tuple[str, str]] = {
@@ -253,154 +258,25 @@ class LegacyDatabase:
         return {**_CLOSE_FOR_GOOD, **defaults, **self.session_options}
 
 
-# --- fresh_database: the contract tests' state hook ----------------------------------
-
-
-def fresh_database(
-    app: Flask | Callable[..., Flask],
-    db: SQLAlchemyExtension,
-    *,
-    seed: Callable[[Any], object] | None = None,
-    config: Mapping[str, Any] | None = None,
-) -> Callable[[str], AbstractContextManager[object]]:
-    """A contract state hook: before each side of each case, the app's tables are
-    dropped and created again (`db.drop_all(); db.create_all()` in its app context) and
-    `seed(db)` runs there, so both sides start from the same rows.
-
-    `app` is the Flask app the harness serves (in a conftest.py:
-    `fresh_database(routeshift_harness.apps.legacy, db, seed=...)`), or the app factory,
-    called once on first use as `app(config)` (`app()` without `config`): its app has its
-    own engine on the URL its config gives, which must be the served app's database. An
-    in-memory SQLite URL is refused then (each engine has its own), and every app the
-    harness serves while the hook is active is checked: one whose engines are on another
-    database is a CrossingError after its request, naming both URLs.
-    """
-    return _FreshDatabase(app, db, seed, config)
-
-
-class _FreshDatabase:
-    """The hook fresh_database returns: `hook(side)` is the context manager."""
-
-    def __init__(
-        self,
-        app: Flask | Callable[..., Flask],
-        db: SQLAlchemyExtension,
-        seed: Callable[[Any], object] | None,
-        config: Mapping[str, Any] | None,
-    ) -> None:
-        self._source = app
-        self._config = config
-        self.db = db
-        self.seed = seed
-        self._app: Flask | None = None
-        self._engines: dict[str | None, Engine] = {}
-        self._checked: list[Flask] = []  # apps already found on the same database
-
-    def __repr__(self) -> str:
-        urls = ", ".join(repr(engine.url) for engine in self._engines.values())
-        return f"fresh_database({urls or self._source!r})"
-
-    def __call__(self, side: str) -> AbstractContextManager[object]:
-        return self._fresh(side)
-
-    @contextmanager
-    def _fresh(self, side: str) -> Iterator[object]:
-        app = self.app
-        with app.app_context():
-            self.db.drop_all()
-            self.db.create_all()
-            if self.seed is not None:
-                self.seed(self.db)
-        problems: list[str] = []
-
-        def served(sender: Any, **extra: Any) -> None:
-            # in the served app's own app context: its engines are db.engines
-            problem = self._elsewhere(sender, side)
-            if problem is not None:
-                problems.append(problem)
-
-        request_started.connect(served, weak=False)
-        try:
-            yield app
-        finally:
-            request_started.disconnect(served)
-        if problems:
-            raise CrossingError(problems[0])
-
-    @property
-    def app(self) -> Flask:
-        """The app whose context the tables are reset in (the factory called once)."""
-        if self._app is None:
-            source = self._source
-            if isinstance(source, Flask):
-                app = source
-            else:
-                app = source() if self._config is None else source(self._config)
-                _require_flask(app, f"fresh_database's factory {_name(source)}")
-            with app.app_context():
-                engines = dict(_engines_of(app, self.db))
-            if app is not source:
-                for engine in engines.values():
-                    if _is_memory(engine.url):
-                        raise CrossingError(
-                            f"fresh_database: the database of the app {_name(source)} "
-                            f"builds is {engine.url} (SQLite in memory): every engine has "
-                            "its own empty one, so resetting this app's would not reset "
-                            "the app the harness serves. Point SQLALCHEMY_DATABASE_URI at "
-                            "a file (under pytest's tmp_path, say), or pass the served app "
-                            "itself: fresh_database(routeshift_harness.apps.legacy, db)."
-                        )
-            self._app, self._engines = app, engines
-            self._checked.append(app)
-        return self._app
-
-    def _elsewhere(self, served: Any, side: str) -> str | None:
-        """Why the app that served a request is not on the reset database, or None."""
-        if any(served is app for app in self._checked):
-            return None
-        try:
-            engines = self.db.engines
-        except RuntimeError:
-            return (
-                f"fresh_database: the app that served the {side} request ({served!r}) is "
-                f"not registered with this SQLAlchemy instance, so the database the hook "
-                "reset is not the one it uses. Pass the app's own `db`."
-            )
-        for key, engine in self._engines.items():
-            theirs = engines.get(key)
-            if theirs is None or not _same_database(engine, theirs):
-                where = "its default engine" if key is None else f"its bind {key!r}"
-                uses = "no such bind" if theirs is None else theirs.url
-                return (
-                    f"fresh_database reset {engine.url} ({where}), but the app that served "
-                    f"the {side} request ({served!r}) uses {uses}: its requests did not "
-                    "start from the fresh state. Build the hook on the app the harness "
-                    "serves, fresh_database(routeshift_harness.apps.legacy, db, ...), or "
-                    "give the factory the config that gives the served app's URL."
-                )
-        self._checked.append(served)
-        return None
-
-
 # --- helpers ---------------------------------------------------------------------
 
 
 def _resolve(source: AppSource) -> Flask:
     app = source if isinstance(source, Flask) else source()
-    _require_flask(app, f"LegacyDatabase's app callable {_name(source)}")
+    require_flask(app, f"LegacyDatabase's app callable {source_name(source)}")
     return app
 
 
-def _require_flask(app: object, what: str) -> None:
+def require_flask(app: object, what: str) -> None:
     if not isinstance(app, Flask):
         raise CrossingError(f"{what} gave {type(app).__name__}, not a Flask app.")
 
 
-def _name(source: object) -> str:
+def source_name(source: object) -> str:
     return getattr(source, "__qualname__", None) or repr(source)
 
 
-def _engines_of(app: Flask, db: SQLAlchemyExtension) -> Mapping[str | None, Engine]:
+def engines_of(app: Flask, db: SQLAlchemyExtension) -> Mapping[str | None, Engine]:
     """db.engines in the current app context, a CrossingError when `app` has no `db`."""
     try:
         return db.engines
@@ -413,7 +289,7 @@ def _engines_of(app: Flask, db: SQLAlchemyExtension) -> Mapping[str | None, Engi
 
 def _engine_of(app: Flask, db: SQLAlchemyExtension, bind_key: str | None) -> Engine:
     with app.app_context():
-        engines = _engines_of(app, db)
+        engines = engines_of(app, db)
         engine = engines.get(bind_key)
     if engine is None:
         binds = [str(key) for key in engines if key is not None]
@@ -429,7 +305,7 @@ def _is_shadow(request: Request) -> bool:
     return bool(request.scope.get("state", {}).get("routeshift_shadow"))
 
 
-def _is_memory(url: URL) -> bool:
+def is_memory(url: URL) -> bool:
     """True for an SQLite database that lives in one engine's connection."""
     if url.get_backend_name() != "sqlite":
         return False
@@ -439,11 +315,7 @@ def _is_memory(url: URL) -> bool:
     return database in ("", ":memory:") or database.startswith("file::memory:") or "memory" in modes
 
 
-def _same_database(ours: Engine, theirs: Engine) -> bool:
-    return ours is theirs or (ours.url == theirs.url and not _is_memory(ours.url))
-
-
-def _async_url_for(url: URL) -> tuple[URL, str]:
+def async_url_for(url: URL) -> tuple[URL, str]:
     """The async driver's URL for a sync engine's `url`, and the package it needs;
     CrossingError for a dialect with no known async driver."""
     backend = url.get_backend_name()
@@ -466,14 +338,14 @@ def _async_url_for(url: URL) -> tuple[URL, str]:
 def _async_engine_for(
     sync_url: URL, given: str | URL | None, options: Mapping[str, Any]
 ) -> AsyncEngine:
-    if _is_memory(sync_url) and given is None:
+    if is_memory(sync_url) and given is None:
         raise CrossingError(
             f"the app's database is {sync_url} (SQLite in memory), which lives in the app "
             "engine's own connection: an async engine would open another, empty database. "
             "Use a file database (sqlite:///path.db), or the sync `database.session`."
         )
     if given is None:
-        url, package = _async_url_for(sync_url)
+        url, package = async_url_for(sync_url)
     else:
         url, package = make_url(given), "its async driver"
     if importlib.util.find_spec("greenlet") is None:

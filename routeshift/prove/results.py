@@ -34,9 +34,16 @@ class CaseResult:
 
     @property
     def passed(self) -> bool:
-        """Equal answers, and a port that did not raise (a shadow copy that raises is an
-        error too)."""
-        return self.comparison.equal and self.modern_raised is None
+        """Equal answers, and a port that did not raise, unless the legacy view raised
+        the same exception (a port kept bug for bug, its 500 the legacy app's own, as
+        routeshift.compat's error envelope renders it)."""
+        return self.comparison.equal and (self.modern_raised is None or self.bug_for_bug)
+
+    @property
+    def bug_for_bug(self) -> bool:
+        """Both sides raised an exception of the same type."""
+        legacy, modern = self.legacy_raised, self.modern_raised
+        return legacy is not None and modern is not None and legacy.type == modern.type
 
     @property
     def breach(self) -> GuardBreach | None:
@@ -71,7 +78,7 @@ class CaseResult:
         """What the store records of this case."""
         case = self.case
         differences = tuple(str(d) for d in self.comparison.differences)
-        if self.modern_raised is not None:
+        if self.modern_raised is not None and not self.bug_for_bug:
             differences += (f"the modern app raised {self.modern_raised.headline}",)
         return CaseOutcome(case.endpoint, case.id, case.method, case.path, self.passed, differences)
 

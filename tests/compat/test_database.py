@@ -33,7 +33,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from routeshift._asgi import ASGIApp, Receive, Scope, Send
 from routeshift.apps.pair import load_apps
-from routeshift.compat.database import LegacyDatabase, _async_url_for, fresh_database
+from routeshift.compat.database import LegacyDatabase, async_url_for
+from routeshift.compat.state import fresh_database
 from routeshift.errors import CrossingError
 from routeshift.prove.cases import case
 from routeshift.prove.harness import Harness
@@ -417,13 +418,13 @@ def test_a_sync_port_shares_an_in_memory_database_with_the_served_app() -> None:
     ],
 )
 def test_the_async_driver_of_each_dialect(sync: str, expected: str) -> None:
-    url, _ = _async_url_for(make_url(sync))
+    url, _ = async_url_for(make_url(sync))
     assert url.render_as_string(hide_password=False) == expected
 
 
 def test_a_dialect_without_a_known_async_driver_asks_for_async_url() -> None:
     with pytest.raises(CrossingError, match=r"no async driver is known for mssql.*async_url="):
-        _async_url_for(make_url("mssql+pyodbc://u:pw@dsn"))
+        async_url_for(make_url("mssql+pyodbc://u:pw@dsn"))
 
 
 def test_a_missing_async_driver_names_the_url_and_the_package(tmp_path: Path) -> None:

@@ -82,3 +82,40 @@ def test_the_fastapi_error_format_keeps_fastapis_answer(
     result = harness("fastapi").run(case("thing", "GET", "/things/3"))
     assert not result.passed
     assert result.modern.body == b'{"detail":"no thing 3"}'
+
+
+def boom_apps(modern_error: type[Exception]) -> tuple[Flask, FastAPI]:
+    flask_app = Flask(__name__)
+
+    @flask_app.get("/things/<int:thing_id>")
+    def thing(thing_id: int) -> Any:
+        return {"first": [][0]}  # the legacy view's bug: IndexError, Flask's 500
+
+    app = FastAPI()
+    Legacy(flask_app).install(app)
+
+    @app.get("/things/{thing_id}")
+    def port(thing_id: int) -> Any:
+        raise modern_error("list index out of range")
+
+    return flask_app, app
+
+
+@pytest.mark.parametrize(("error", "passes"), [(IndexError, True), (KeyError, False)])
+def test_a_port_kept_bug_for_bug_passes_only_with_the_same_exception(
+    tmp_path: Path, error: type[Exception], passes: bool
+) -> None:
+    entry = {"endpoint": "thing", "rule": "/things/<int:thing_id>", "methods": ["GET"]}
+    path = write_registry(
+        tmp_path, [{**entry, "state": "legacy"}], legacy_app="x:app", modern_app="x:app"
+    )
+    flask_app, modern = boom_apps(error)
+    apps = load_apps(load_registry(path), legacy_app=flask_app, modern_app=modern)
+    harness = Harness(load_registry(path), apps)
+    try:
+        result = harness.run(case("thing", "GET", "/things/1"))
+    finally:
+        harness.close()
+    assert result.legacy.status == result.modern.status == 500
+    assert result.comparison.equal  # the legacy app's own 500 page on both sides
+    assert result.passed is passes, result.report()

@@ -33,7 +33,7 @@ the handler's own `with ctx:` run them twice); `flask.stream_with_context` and
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
@@ -217,16 +217,37 @@ def flask_answer(crossing: Crossing, body: bytes, work: Callable[[], Any]) -> An
         request_context.pop(error)
 
 
-def to_starlette(flask_response: Any) -> Response:
-    """A Flask (werkzeug) response as a Starlette one: status, headers and body as they
-    are (the body read whole)."""
-    body = flask_response.get_data()
-    response = Response(body, status_code=flask_response.status_code)
+#: statuses whose answers have no body (werkzeug's get_app_iter sends none for them)
+_NO_BODY = frozenset({204, 304})
+
+
+def to_starlette(flask_response: Any, environ: Mapping[str, Any] | None = None) -> Response:
+    """A Flask (werkzeug) response as a Starlette one, read as a WSGI server reads it:
+    `get_wsgi_response(environ)` (the request's environ; a GET by default), so a
+    streamed body, a file sent with `send_file` (direct passthrough) and a HEAD or 304
+    without a body come out as they would from Flask, then the response is closed (its
+    `call_on_close` callbacks run). The body is read whole: Content-Length is its
+    length."""
+    environ = dict(environ) if environ is not None else {"REQUEST_METHOD": "GET"}
+    app_iter, _, wsgi_headers = flask_response.get_wsgi_response(environ)
+    try:
+        body = b"".join(app_iter)
+    finally:
+        if app_iter is flask_response.response:  # direct passthrough: not wrapped
+            flask_response.close()
+        elif hasattr(app_iter, "close"):
+            app_iter.close()  # ClosingIterator: closes the response
+    status = flask_response.status_code
+    keeps_length = (
+        environ.get("REQUEST_METHOD") == "HEAD" or status in _NO_BODY or 100 <= status < 200
+    )
     headers = [
         (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in flask_response.headers.items()
-        if name.lower() != "content-length"
+        for name, value in wsgi_headers
+        if keeps_length or name.lower() != "content-length"
     ]
-    headers.append((b"content-length", str(len(body)).encode("latin-1")))
+    if not keeps_length:
+        headers.append((b"content-length", str(len(body)).encode("latin-1")))
+    response = Response(body, status_code=status)
     response.raw_headers = headers
     return response

@@ -154,7 +154,8 @@ class Envelope:
         }
 
     async def answered(self, request: Request, exc: LegacyAnswered) -> Response:
-        return to_starlette(exc.response)
+        environ = crossing_of(request.scope).environ()
+        return await run_in_threadpool(to_starlette, exc.response, environ)
 
     async def http_error(self, request: Request, exc: HTTPException) -> Response:
         if self.format_of(request) == "fastapi":
@@ -193,21 +194,23 @@ class Envelope:
             return Response("Internal Server Error", status_code=500, media_type="text/plain")
         try:
             crossing = crossing_of(request.scope)
-            flask_response = await run_in_threadpool(
-                flask_answer, crossing, _teed_body(crossing), _raiser(exc)
-            )
+            response = await run_in_threadpool(_legacy_answer, crossing, exc)
         except Exception:
             page = InternalServerError()
             return Response(page.get_body(), status_code=500, headers=dict(page.get_headers()))
-        response = to_starlette(flask_response)
         response.raw_headers = crossing.headers(response.raw_headers)
         return response
 
     async def _legacy(self, request: Request, exc: WerkzeugHTTPException) -> Response:
         crossing = crossing_of(request.scope)
-        body = _teed_body(crossing)
-        response = await run_in_threadpool(flask_answer, crossing, body, _raiser(exc))
-        return to_starlette(response)
+        return await run_in_threadpool(_legacy_answer, crossing, exc)
+
+
+def _legacy_answer(crossing: Crossing, exc: Exception) -> Response:
+    """The legacy app's answer to `exc` raised as the view of this request, read whole
+    in the calling (worker) thread."""
+    flask_response = flask_answer(crossing, _teed_body(crossing), _raiser(exc))
+    return to_starlette(flask_response, crossing.environ())
 
 
 def _teed_body(crossing: Crossing) -> bytes:

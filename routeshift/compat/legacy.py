@@ -224,11 +224,13 @@ class Legacy:
 
 async def _body(crossing: Crossing, request: Request) -> bytes:
     """The request body for a legacy context: what the modern app read (teed), else read
-    now."""
+    now (through the tee: the same body limit holds)."""
     body = crossing.body()
-    if body is not None:
-        return body
-    return await request.body()
+    if body is None:
+        await request.body()
+        body = crossing.body()
+    assert body is not None, "request.body() reads the request to its end"
+    return body
 
 
 async def _save_session(crossing: Crossing) -> None:

@@ -179,10 +179,18 @@ def test_a_signed_cookie_is_read_as_flask_reads_it(twins: Twins) -> None:
     assert modern.all("set-cookie") == legacy.all("set-cookie") == []  # not changed
 
 
+def flip_signature(value: str) -> str:
+    """The cookie with the first character of its signature changed (the last one may
+    differ only in base64's padding bits, which decode to the same signature)."""
+    payload, _, signature = value.rpartition(".")
+    first = "A" if signature[0] != "A" else "B"
+    return f"{payload}.{first}{signature[1:]}"
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
-        pytest.param(lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"), id="signature"),
+        pytest.param(flip_signature, id="signature"),
         pytest.param(lambda v: "e" + v, id="payload"),
         pytest.param(lambda v: v.split(".")[0], id="truncated"),
         pytest.param(lambda v: "not a cookie at all", id="garbage"),

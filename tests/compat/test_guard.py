@@ -13,6 +13,7 @@ import pytest
 from answers import Answer, FlaskClient, assert_same
 from compat_client import PortClient
 from fastapi import Depends, FastAPI
+from fixture_apps import crossing_fastapi, crossing_flask
 from flask import Blueprint, Flask, abort, g, jsonify, redirect, session, url_for
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user
@@ -339,3 +340,32 @@ def test_a_guard_needs_a_decorator() -> None:
 def test_the_guard_dependency_is_named_after_its_decorators() -> None:
     dependency = Legacy(make_flask()).guard(login_required, own_login_required)
     assert dependency.__name__ == "legacy_guard(login_required, own_login_required)"
+
+
+# --- the remember-me cookie ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("refresh", [False, True], ids=["as-set", "refreshed-each-request"])
+def test_a_remember_me_cookie_logs_in_and_writes_what_flask_login_writes(refresh: bool) -> None:
+    flask_app = crossing_flask.create_app({"REMEMBER_COOKIE_REFRESH_EACH_REQUEST": refresh})
+    legacy = FlaskClient(flask_app)
+    login = legacy.post("/login", data={"id": "2", "remember": "1"})
+    remember = {"remember_token": login.cookies()["remember_token"].value}
+    port = PortClient(crossing_fastapi.create_port(flask_app))
+    expected = legacy.get("/api/profile", cookies=remember)
+    answer = Answer.of(port.get("/api/profile", cookies=remember))
+    assert expected.status == 200 and answer.body == expected.body
+    assert ("remember_token" in expected.cookies()) is refresh
+    assert_same(expected, answer)
+
+
+def test_a_logout_on_the_port_deletes_the_remember_cookie_as_flask_does() -> None:
+    flask_app = crossing_flask.create_app()
+    legacy = FlaskClient(flask_app)
+    login = legacy.post("/login", data={"id": "1", "remember": "1"})
+    cookies = {name: cookie.value for name, cookie in login.cookies().items()}
+    port = PortClient(crossing_fastapi.create_port(flask_app))
+    expected = legacy.post("/logout", cookies=cookies)
+    answer = Answer.of(port.post("/logout", cookies=cookies))
+    assert expected.cookies()["remember_token"].attributes["max-age"] == "0"
+    assert_same(expected, answer)

@@ -224,9 +224,9 @@ def test_an_unusable_store_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_the_example_today(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The example lists every legacy route, and each of its two modern routes has a case
+    """The example lists every legacy route, and each of its four modern routes has a case
     file, so there is no error. With no contract run recorded (an empty store here), the
-    two modern routes are warned about as never run: 0 plain, 1 with --strict."""
+    four modern routes are warned about as never run: 0 plain, 1 with --strict."""
     monkeypatch.chdir(REPO)
     monkeypatch.setenv("ROUTESHIFT_STORE_URL", f"sqlite:///{tmp_path / 'none.db'}")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'example.db'}")
@@ -234,10 +234,12 @@ def test_the_example_today(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     result = run(registry, "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["counts"] == {"error": 0, "warning": 2, "info": 0}
+    assert report["counts"] == {"error": 0, "warning": 4, "info": 0}
     assert {(f["code"], f["message"].split(" ")[1]) for f in report["findings"]} == {
         ("unverified", "(users.list_users):"),
         ("unverified", "(users.get_user):"),
+        ("unverified", "(auth.me):"),
+        ("unverified", "(auth.logout):"),
     }
     assert run(registry, "--strict").exit_code == 1
 

@@ -26,6 +26,7 @@ from routeshift.prove.cases import case, load_cases
 from routeshift.registry.load import load_registry
 from routeshift.routes import LegacyRoute, modern_routes
 from routeshift.scaffold.plan import (
+    Package,
     date_helper,
     default_module_path,
     find_route,
@@ -423,13 +424,22 @@ def test_modern_package_is_found_by_importlib() -> None:
     assert package.name == "modern_api"
     assert package.folder == Path(modern_api.__file__).parent
     assert package.routers
-    assert modern_package("modern_api.compat:http_date").name == "modern_api"
+    assert modern_package("modern_api.deps:legacy").name == "modern_api"
     assert default_module_path(package, "users.get_user") == (
         package.folder / "routers" / "users_get_user.py"
     )
-    assert date_helper(package) == "modern_api.compat.http_date"
+    assert date_helper(package) is None  # the example dates with Flask's own provider
     with pytest.raises(ScaffoldError, match="cannot find module"):
         modern_package("no_such_package_here:app")
+
+
+def test_a_project_date_helper_is_found_in_its_compat_module(tmp_path: Path) -> None:
+    (tmp_path / "compat.py").write_text("def http_date(value):\n    return value\n")
+    (tmp_path / "__init__.py").write_text("")
+    package = Package(name="shop", folder=tmp_path)
+    assert date_helper(package) == "shop.compat.http_date"
+    (tmp_path / "compat.py").write_text("def other():\n    pass\n")
+    assert date_helper(package) is None
 
 
 def test_module_name_follows_the_packages(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ legacy app exactly as the view's `abort()` would: inside the request's legacy co
 `app_errorhandler`, or werkzeug's default page answers, as Flask resolves them) and
 `finalize_request` (`after_request` included). A request-validation error becomes the
 view's own `abort(400, description)`: `@legacy_body_errors(...)` on the endpoint says
-which text for which field, else it is a plain `BadRequest()`. An unhandled exception
+which text for which field, else it is a plain `BadRequest()`; one only in the path (a
+path parameter FastAPI cannot convert) is the legacy 404, as werkzeug's converter
+matches no rule there. An unhandled exception
 is answered as if the view had raised it: the app's handler for its class, else its
 500 (`handle_exception`), with the before_request hooks run first as in Flask.
 
@@ -36,7 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from werkzeug.exceptions import BadRequest, InternalServerError, default_exceptions
+from werkzeug.exceptions import BadRequest, InternalServerError, NotFound, default_exceptions
 from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
 
 from routeshift.compat.context import LegacyAnswered, flask_answer, to_starlette
@@ -177,6 +179,8 @@ class Envelope:
     async def validation_error(self, request: Request, exc: RequestValidationError) -> Response:
         if self.format_of(request) == "fastapi":
             return await request_validation_exception_handler(request, exc)
+        if exc.errors() and all(_in_path(error) for error in exc.errors()):
+            return await self._legacy(request, NotFound())  # werkzeug's converter: no match
         errors = body_errors_of(request.scope.get("endpoint"))
         if errors is None:
             return await self._legacy(request, BadRequest())
@@ -221,6 +225,11 @@ def _teed_body(crossing: Crossing) -> bytes:
         return crossing.body() or b""
     except CrossingError:
         return b""
+
+
+def _in_path(error: Any) -> bool:
+    loc: Sequence[Any] = error.get("loc", ()) if isinstance(error, Mapping) else ()
+    return bool(loc) and loc[0] == "path"
 
 
 def _raiser(exc: BaseException) -> Callable[[], Any]:

@@ -434,3 +434,14 @@ def test_an_app_s_handler_for_the_exception_class_answers_first(
     assert (expected.status, expected.body) == (503, b"handled: the view broke")
     answer = PortClient(make_port(flask_app), raise_app_exceptions=False).get("/boom")
     assert (answer.status_code, answer.text) == (503, "handled: the port broke")
+
+
+@pytest.mark.parametrize("path", ["/api/items/abc", "/api/items/1.5", "/api/items/%C3%BC"])
+def test_a_path_parameter_fastapi_cannot_convert_is_flask_s_404(
+    legacy: FlaskClient, port: PortClient, path: str
+) -> None:
+    """werkzeug's converter does not match such a path: the legacy app answers 404 (its
+    app-wide page: no rule, so no blueprint), not a 400."""
+    expected = legacy.get(path)
+    assert expected.status == 404 and b"<h1>Not here</h1>" in expected.body
+    same(expected, Answer.of(port.get(path)))

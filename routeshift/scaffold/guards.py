@@ -20,27 +20,58 @@ from typing import Any
 from routeshift.prove.cases import Case
 
 __all__ = [
+    "GUARD_WORDS",
     "UNAUTHENTICATED",
     "decorator_name",
     "guard_comment",
+    "is_guard",
     "unauthenticated_case",
     "view_guards",
 ]
 
 #: the id of the case sent without credentials
 UNAUTHENTICATED = "unauthenticated"
+#: words in a decorator's name that make it a guard (Flask-Login, Flask-HTTPAuth,
+#: Flask-Security, Flask-JWT-Extended, Flask-Principal and apps' own decorators)
+GUARD_WORDS = (
+    "login",
+    "auth",
+    "permission",
+    "role",
+    "require",
+    "token",
+    "jwt",
+    "admin",
+    "access",
+    "protect",
+    "signed",
+    "user",
+)
 #: a chain of wrappers longer than this is a cycle (inspect.unwrap's own bound is larger)
 _MAX_DEPTH = 100
 
 
 def view_guards(view: Any) -> tuple[str, ...]:
-    """The decorators around `view`, outermost first (those that leave `__wrapped__`,
-    as functools.wraps does); () for a view that is not decorated."""
+    """The guards around `view`, outermost first: the decorators that leave
+    `__wrapped__` (as functools.wraps does) and whose name says they check who asks
+    (`is_guard`); () for a view that has none. APIFlask's `output` or a cache
+    decorator wraps a view too, and guards nothing."""
     names: list[str] = []
-    while hasattr(view, "__wrapped__") and len(names) < _MAX_DEPTH:
-        names.append(decorator_name(view))
+    depth = 0
+    while hasattr(view, "__wrapped__") and depth < _MAX_DEPTH:
+        name = decorator_name(view)
+        if is_guard(name):
+            names.append(name)
         view = view.__wrapped__
+        depth += 1
     return tuple(dict.fromkeys(names))
+
+
+def is_guard(name: str) -> bool:
+    """A decorator's name that says it checks who asks: login_required, auth_required,
+    roles_accepted, permission_required, token_required, admin_only, ..."""
+    lowered = name.lower()
+    return any(word in lowered for word in GUARD_WORDS)
 
 
 def decorator_name(wrapper: Any) -> str:
@@ -57,10 +88,12 @@ def decorator_name(wrapper: Any) -> str:
 
 def unauthenticated_case(first: Case, credentials: Mapping[str, str]) -> Case:
     """`first` (the route's first sample request) as the `unauthenticated` case: without
-    the `credentials` headers (scaffold's --header) and without a Cookie."""
+    the `credentials` headers (scaffold's --header), a Cookie or a case `session:`."""
     dropped = {name.lower() for name in credentials} | {"cookie"}
     headers = {k: v for k, v in first.headers.items() if k.lower() not in dropped}
-    return dataclasses.replace(first, id=UNAUTHENTICATED, headers=headers, file="", line=0)
+    return dataclasses.replace(
+        first, id=UNAUTHENTICATED, headers=headers, session=None, file="", line=0
+    )
 
 
 def guard_comment(guards: tuple[str, ...]) -> str:

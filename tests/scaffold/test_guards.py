@@ -23,6 +23,7 @@ from routeshift.registry.load import load_registry
 from routeshift.scaffold.guards import (
     decorator_name,
     guard_comment,
+    is_guard,
     unauthenticated_case,
     view_guards,
 )
@@ -74,11 +75,24 @@ def test_an_undecorated_view_has_no_guards() -> None:
     assert view_guards(None) == ()
 
 
-def test_the_decorators_are_named_outermost_first() -> None:
+def test_the_guards_are_named_outermost_first() -> None:
     assert view_guards(login_required(view)) == ("login_required",)
-    assert view_guards(logged(login_required(view))) == ("logged", "login_required")
-    assert view_guards(Counted(view)) == ("Counted",)
+    assert decorator_name(logged(view)) == "logged"
+    assert decorator_name(Counted(view)) == "Counted"
     assert decorator_name(login_required(view)) == "login_required"
+
+
+def test_a_decorator_that_checks_no_one_is_no_guard() -> None:
+    """APIFlask's @app.output, a logging or counting wrapper: decorated, not guarded."""
+    assert view_guards(logged(login_required(view))) == ("login_required",)
+    assert view_guards(Counted(view)) == ()
+    assert view_guards(logged(view)) == ()
+    assert [is_guard(n) for n in ("output", "_ensure_sync", "cached", "roles_accepted")] == [
+        False,
+        False,
+        False,
+        True,
+    ]
 
 
 def test_flask_login_and_flask_httpauth_are_named_login_required() -> None:
@@ -220,3 +234,8 @@ def test_the_written_case_catches_a_port_without_the_guard(tmp_path: Path, guard
             "the port lets through a request the legacy view refused: legacy 401, modern 200 "
             "-- the port lacks the view's guard"
         )
+
+
+def test_the_unauthenticated_case_drops_a_case_session_too() -> None:
+    first = case("me", "GET", "/me", id="sample", session={"user_id": 1})
+    assert unauthenticated_case(first, {}).session is None

@@ -87,6 +87,9 @@ class Harness:
         # what each side raised during the request under way (Flask's own signal for a
         # view that raised, the ASGI call for the port)
         self._raised: dict[Side, Raised | None] = {Side.LEGACY: None, Side.MODERN: None}
+        # the side whose answer is under way: the legacy app's signal also fires when
+        # the port's error is rendered by the legacy app (routeshift.compat's envelope)
+        self._in_flight = Side.LEGACY
         got_request_exception.connect(self._legacy_raised, apps.legacy, weak=False)
         self._cookies = session_cookies(apps.legacy)
         # the gateway's classifier with every route legacy, and with every route modern
@@ -137,8 +140,9 @@ class Harness:
             raise
 
     def _legacy_raised(self, sender: Any, exception: BaseException, **extra: Any) -> None:
-        """Flask's got_request_exception: a view raised and Flask answers its 500."""
-        self._raised[Side.LEGACY] = Raised.of(exception)
+        """Flask's got_request_exception: a view raised and Flask answers its 500; or,
+        while the port answers, the port raised and the legacy app rendered its 500."""
+        self._raised[self._in_flight] = Raised.of(exception)
 
     def decision(self, case: Case, side: Side) -> Decision:
         """What the gateway decides for the case's request with its route on `side`."""
@@ -150,6 +154,7 @@ class Harness:
             decision = self.decision(case, Side.LEGACY)
         self._legacy.cookies.clear()  # a case sends its own headers only, never a jar
         options = self._request_options(case)
+        self._in_flight = Side.LEGACY
         reply = _reply(self._legacy.request(case.method, case.path, **options))
         return _with_allow(reply, decision.extra_allow)
 
@@ -176,6 +181,7 @@ class Harness:
             return self.send_legacy(case, decision)
         client = self._start_modern()
         client.cookies.clear()  # as on the legacy side: no cookie of another case
+        self._in_flight = Side.MODERN
         response = self._runner.run(
             client.request(case.method, case.path, **self._request_options(case))
         )

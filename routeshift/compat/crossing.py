@@ -183,8 +183,13 @@ class Crossing:
         the modern response when it starts (the last cookie of a name wins). `added`:
         the response is a scratch one that after_request hooks wrote on, and the other
         headers they added (a CORS or security header) go to the modern response too,
-        where it has none of that name."""
+        where it has none of that name.
+
+        Every response absorbed is one Flask's `process_response` saved the session on;
+        the session's `accessed` is set back to what that save saw (see
+        `_accessed_as_saved`), so the next save adds no Vary the first did not."""
         headers = flask_response.headers
+        self._accessed_as_saved(headers)
         if added:
             blank = {name.lower() for name in self.flask_app.response_class().headers.keys()}
             for name, value in headers.items():
@@ -200,6 +205,20 @@ class Crossing:
                     self._vary.append(item)
         headers.remove("Set-Cookie")
         headers.remove("Vary")
+
+    def _accessed_as_saved(self, headers: Any) -> None:
+        """Flask's own save_session adds `Vary: Cookie` first when the session was
+        accessed, then reads `session.permanent`, which before Flask 3.1 marks the
+        session accessed: harmless in Flask, which saves once, but each legacy context
+        of a crossing saves, and the next save would see an access no code made. The
+        save's Vary says what it saw."""
+        session = self._session
+        if session is None or not is_cookie_session(self.flask_app):
+            return
+        if self.flask_app.session_interface.is_null_session(session):
+            return
+        varies = {item.strip().lower() for v in headers.getlist("Vary") for item in v.split(",")}
+        session.accessed = "cookie" in varies
 
     def headers(self, existing: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         """`existing` response headers with the crossing's cookies and Vary merged in."""

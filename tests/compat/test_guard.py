@@ -6,6 +6,7 @@ what a guard lets through reaches the handler with `current_user`, `g` and
 
 import base64
 import functools
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -369,3 +370,29 @@ def test_a_logout_on_the_port_deletes_the_remember_cookie_as_flask_does() -> Non
     answer = Answer.of(port.post("/logout", cookies=cookies))
     assert expected.cookies()["remember_token"].attributes["max-age"] == "0"
     assert_same(expected, answer)
+
+
+# --- Flask-WTF's CSRFProtect, a before_request hook that refuses ----------------------
+
+
+def test_csrf_protect_s_check_refuses_on_the_port_as_on_legacy() -> None:
+    flask_app = crossing_flask.create_app(
+        {"WTF_CSRF_CHECK_DEFAULT": True, "WTF_CSRF_TIME_LIMIT": None}
+    )
+    legacy = FlaskClient(flask_app)
+    port = PortClient(crossing_fastapi.create_port(flask_app))
+    page = legacy.get("/notes")
+    cookies = {"session": page.cookies()["session"].value}
+    token = re.search(rb'value="([^"]+)"', page.body)
+    assert token is not None
+    expected = legacy.post("/notes", data={"text": "x"}, cookies=cookies)
+    assert expected.status == 400 and b"The CSRF token is missing." in expected.body
+    assert_same(expected, Answer.of(port.post("/notes", data={"text": "x"}, cookies=cookies)))
+    wrong = {"text": "x", "csrf_token": "forged"}
+    assert_same(
+        legacy.post("/notes", data=wrong, cookies=cookies),
+        Answer.of(port.post("/notes", data=wrong, cookies=cookies)),
+    )
+    good = {"text": "café", "csrf_token": token.group(1).decode()}
+    saved = port.post("/notes", data=good, cookies=cookies)
+    assert (saved.status_code, saved.json()) == (200, {"saved": "café"})

@@ -16,7 +16,7 @@ from fastapi import Body, Depends, FastAPI
 from flask import Flask, jsonify, request, session
 from flask.ctx import RequestContext
 
-from routeshift.compat import FlaskJSONResponse, Legacy
+from routeshift.compat import FlaskJSONResponse, Legacy, LegacyContext
 
 KEY = "the-current-key"
 OLD_KEY = "the-key-before"
@@ -80,6 +80,13 @@ def make_port(flask_app: Flask) -> FastAPI:
 
     @app.get("/untouched", response_class=FlaskJSONResponse)
     async def untouched() -> Any:
+        return FlaskJSONResponse({"ok": True})
+
+    @app.get("/untouched-contexts", response_class=FlaskJSONResponse)
+    def untouched_contexts(ctx: Annotated[LegacyContext, Depends(legacy.context)]) -> Any:
+        for _ in range(2):  # each context's exit saves the session, as process_response does
+            with ctx:
+                pass
         return FlaskJSONResponse({"ok": True})
 
     @app.post("/set", response_class=FlaskJSONResponse)
@@ -267,6 +274,14 @@ def test_unicode_keys_and_values_cross_both_ways(twins: Twins) -> None:
             id="custom",
         ),
         pytest.param({"SESSION_COOKIE_SAMESITE": "Strict"}, id="samesite-strict"),
+        pytest.param(
+            {"SESSION_COOKIE_PARTITIONED": True, "SESSION_COOKIE_SECURE": True},
+            id="partitioned",
+            marks=pytest.mark.skipif(
+                "SESSION_COOKIE_PARTITIONED" not in Flask.default_config,
+                reason="SESSION_COOKIE_PARTITIONED is Flask 3.1's",
+            ),
+        ),
     ],
 )
 @pytest.mark.parametrize("path", ["/set", "/permanent", "/clear"])
@@ -332,6 +347,21 @@ def test_vary_cookie_when_the_session_was_accessed_as_flask_says(
     legacy, modern = twins.both("GET", path, cookies=cookies)
     assert vary(modern) == vary(legacy)
     assert modern.body == legacy.body
+
+
+@pytest.mark.parametrize("permanent", [False, True], ids=["session", "permanent-session"])
+def test_legacy_contexts_that_never_touch_the_session_add_no_vary(permanent: bool) -> None:
+    """Flask's save_session reads session.permanent after its Vary check, which marked
+    the session accessed before Flask 3.1: each context's save must not make the next
+    one add the Vary that no code's access called for (a permanent session has it, for
+    the cookie SESSION_REFRESH_EACH_REQUEST writes again)."""
+    twins = Twins()
+    data: dict[str, Any] = {"user": "ann", "_permanent": True} if permanent else {"user": "ann"}
+    cookies = {"session": twins.cookie(data)}
+    legacy = twins.legacy.get("/untouched", cookies=cookies)
+    modern = Answer.of(twins.port.get("/untouched-contexts", cookies=cookies))
+    assert vary(modern) == vary(legacy) == ({"cookie"} if permanent else set())
+    assert_same_set_cookie(legacy, modern, twins)  # a permanent one is refreshed
 
 
 def test_flask_sets_accessed_on_the_session_proxy_in_3_1() -> None:

@@ -68,8 +68,8 @@ def get_session(request: Request) -> Iterator[Session]:
 def _closed_with_the_handler() -> Any:
     """Depends(get_session) whose session closes when the handler returns, before the
     response is sent, so a shadow transaction never outlives its handler: FastAPI's
-    `scope="function"` from 0.121; before that, a yield dependency's exit already ran
-    before the response (FastAPI 0.106 to 0.120)."""
+    `scope="function"` from 0.121; a yield dependency's exit ran before the response up
+    to 0.117 and after it from 0.118 (so on 0.118 to 0.120 it closes once sent)."""
     if "scope" in inspect.signature(Depends).parameters:
         return Depends(get_session, scope="function")
     return Depends(get_session)

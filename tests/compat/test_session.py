@@ -12,9 +12,10 @@ from unittest import mock
 import pytest
 from answers import Answer, FlaskClient
 from compat_client import PortClient
-from fastapi import Body, Depends, FastAPI
+from fastapi import BackgroundTasks, Body, Depends, FastAPI
 from flask import Flask, jsonify, request, session
 from flask.ctx import RequestContext
+from flask.sessions import SecureCookieSessionInterface
 
 from routeshift.compat import FlaskJSONResponse, Legacy, LegacyContext
 
@@ -410,3 +411,48 @@ def test_without_a_secret_key_the_session_is_flask_s_null_session() -> None:
     legacy, modern = twins.both("GET", "/read", cookies={"session": "anything"})
     assert modern.body == legacy.body == b"{}\n"
     assert modern.all("set-cookie") == legacy.all("set-cookie") == []
+
+
+def test_a_change_made_after_the_response_started_is_not_saved() -> None:
+    """The limit: the session is saved when the response starts, so a change made by a
+    background task (or while a streamed body is sent) never reaches the cookie."""
+    twins = Twins()
+    legacy = Legacy(twins.flask_app)
+    app = FastAPI()
+    legacy.install(app)
+
+    @app.post("/later")
+    async def later(
+        session: Annotated[Any, Depends(legacy.session)], tasks: BackgroundTasks
+    ) -> Any:
+        session["now"] = 1
+        tasks.add_task(session.__setitem__, "later", 2)
+        return FlaskJSONResponse({"ok": True})
+
+    answer = Answer.of(PortClient(app).post("/later"))
+    assert twins.loads(answer.cookies()["session"].value) == {"now": 1}
+
+
+class CountingInterface(SecureCookieSessionInterface):
+    """A custom session interface (a server-side store would write on each save)."""
+
+    saves = 0
+
+    def save_session(self, app: Any, session: Any, response: Any) -> None:
+        CountingInterface.saves += 1
+        super().save_session(app, session, response)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="each legacy context's exit saves the session (Flask's process_response) and "
+    "the crossing saves it again when the response starts: a custom interface's "
+    "save_session runs once per context plus once",
+)
+def test_a_custom_session_interface_is_saved_once_per_request() -> None:
+    twins = Twins()
+    twins.flask_app.session_interface = CountingInterface()
+    CountingInterface.saves = 0
+    answer = twins.port.get("/untouched-contexts", cookies={"session": twins.cookie({"a": 1})})
+    assert answer.status_code == 200
+    assert CountingInterface.saves == 1

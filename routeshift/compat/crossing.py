@@ -273,6 +273,8 @@ def _cookie_name(set_cookie: str) -> str:
 
 
 Finisher = Callable[[Crossing], Awaitable[None]]
+#: the answer to an exception no handler answered, or None to let it go on
+Unhandled = Callable[[Scope, Exception], Awaitable[ASGIApp | None]]
 
 
 class CrossingMiddleware:
@@ -280,12 +282,19 @@ class CrossingMiddleware:
     session saved and Flask's cookies and Vary added when the response starts."""
 
     def __init__(
-        self, app: ASGIApp, *, flask_app: Callable[[], Any], body_limit: int, save: Finisher
+        self,
+        app: ASGIApp,
+        *,
+        flask_app: Callable[[], Any],
+        body_limit: int,
+        save: Finisher,
+        unhandled: Unhandled | None = None,
     ) -> None:
         self.app = app
         self.flask_app = flask_app
         self.body_limit = body_limit
         self.save = save
+        self.unhandled = unhandled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -301,8 +310,12 @@ class CrossingMiddleware:
                 crossing.feed(message.get("body", b""), message.get("more_body", False))
             return message
 
+        started = False
+
         async def finishing_send(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 if crossing.session_opened:
                     await self.save(crossing)
                 headers = crossing.headers(message.get("headers", ()))
@@ -310,6 +323,16 @@ class CrossingMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, teed_receive, finishing_send)
+            try:
+                await self.app(scope, teed_receive, finishing_send)
+            except Exception as exc:
+                # what no exception handler answered: the legacy app's 500 (the error
+                # envelope), sent through the crossing; else on to the server error page
+                answer = (
+                    None if started or self.unhandled is None else await self.unhandled(scope, exc)
+                )
+                if answer is None:
+                    raise
+                await answer(scope, teed_receive, finishing_send)
         finally:
             _current.reset(token)

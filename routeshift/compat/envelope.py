@@ -41,6 +41,7 @@ from starlette.responses import Response
 from werkzeug.exceptions import BadRequest, InternalServerError, NotFound, default_exceptions
 from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
 
+from routeshift._asgi import Scope
 from routeshift.compat.context import LegacyAnswered, flask_answer, to_starlette
 from routeshift.compat.crossing import Crossing, crossing_of
 from routeshift.errors import CrossingError
@@ -152,7 +153,6 @@ class Envelope:
             HTTPException: self.http_error,
             WerkzeugHTTPException: self.werkzeug_error,
             RequestValidationError: self.validation_error,
-            Exception: self.server_error,
         }
 
     async def answered(self, request: Request, exc: LegacyAnswered) -> Response:
@@ -188,22 +188,23 @@ class Envelope:
         text = errors.description(exc.errors(), body, request.headers.get("content-type"))
         return await self._legacy(request, BadRequest(description=text))
 
-    async def server_error(self, request: Request, exc: Exception) -> Response:
-        """An unhandled exception: the legacy app's answer to it, as if the view had
-        raised it (the app's handler for its class, else its errorhandler(500), else
-        werkzeug's page). Starlette's ServerErrorMiddleware sends this answer outside
-        the crossing's middleware, so the crossing's cookies and Vary are merged here;
-        it re-raises the exception to the server after."""
+    async def unhandled(self, scope: Scope, exc: Exception) -> Response | None:
+        """An exception no handler answered: the legacy app's answer to it, as if the
+        view had raised it (the app's handler for its class, else its errorhandler(500),
+        else werkzeug's page), which also logs it (`handle_exception`); the connection is
+        kept, as a Flask server keeps it. Under error_format fastapi, None: Starlette's
+        own 500 and the exception re-raised to the server. CrossingMiddleware calls it
+        (Starlette's handler for `Exception` answers outside that middleware, and
+        re-raises)."""
+        request = Request(scope)
         if self.format_of(request) == "fastapi":
-            return Response("Internal Server Error", status_code=500, media_type="text/plain")
+            return None
         try:
             crossing = crossing_of(request.scope)
-            response = await run_in_threadpool(_legacy_answer, crossing, exc)
+            return await run_in_threadpool(_legacy_answer, crossing, exc)
         except Exception:
             page = InternalServerError()
             return Response(page.get_body(), status_code=500, headers=dict(page.get_headers()))
-        response.raw_headers = crossing.headers(response.raw_headers)
-        return response
 
     async def _legacy(self, request: Request, exc: WerkzeugHTTPException) -> Response:
         crossing = crossing_of(request.scope)

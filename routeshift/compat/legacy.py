@@ -115,14 +115,16 @@ class Legacy:
         """Add the crossing to a FastAPI (or Starlette) app: the middleware every
         dependency here needs, and (unless `errors=False`) the legacy error envelope's
         exception handlers (routeshift.compat.envelope)."""
+        envelope = Envelope(self.error_format)
         modern_app.add_middleware(
             CrossingMiddleware,
             flask_app=lambda: self.app,
             body_limit=self.body_limit,
             save=_save_session,
+            unhandled=envelope.unhandled if errors else None,
         )
         if errors:
-            for kind, handler in Envelope(self.error_format).handlers().items():
+            for kind, handler in envelope.handlers().items():
                 modern_app.add_exception_handler(kind, handler)
 
     # --- the dependencies ------------------------------------------------------

@@ -416,10 +416,28 @@ def test_an_unhandled_exception_is_the_legacy_app_s_500_page(
     same(expected, Answer.of(port.get(path, cookies=cookies, headers=headers)))
 
 
-def test_the_exception_still_reaches_the_server(flask_app: Flask) -> None:
+def test_the_exception_is_logged_by_the_legacy_app_as_flask_logs_a_view_s(
+    flask_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As a Flask server's request: the app's handle_exception logs it with its
+    traceback and the server sees an answered request (the connection is kept)."""
     client = PortClient(make_port(flask_app), raise_app_exceptions=True)
+    with caplog.at_level("ERROR"):
+        assert client.get("/boom").status_code == 500
+    (logged,) = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    assert logged.getMessage() == "Exception on /boom [GET]"
+    assert str(logged.exc_info[1]) == "the port broke"
+
+
+def test_under_error_format_fastapi_the_exception_reaches_the_server(
+    flask_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = with_entry(make_port(flask_app), entry("boom", "/boom", "GET", "fastapi"))
     with pytest.raises(RuntimeError, match="the port broke"):
-        client.get("/boom")
+        PortClient(app, raise_app_exceptions=True).get("/boom")
+    answer = PortClient(app, raise_app_exceptions=False).get("/boom")
+    assert (answer.status_code, answer.text) == (500, "Internal Server Error")
 
 
 def test_an_app_s_handler_for_the_exception_class_answers_first(

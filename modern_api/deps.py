@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.exceptions import RequestValidationError
 from flask.sessions import SessionMixin
 from sqlalchemy.orm import Session
 
@@ -22,20 +21,6 @@ provider answer for the ports (`legacy.install(app)` in create_app)."""
 FlaskSession = Annotated[SessionMixin, Depends(legacy.session)]
 """The legacy app's signed-cookie session of the request (a login made on legacy's
 `POST /login`); a change is saved as Flask saves it, so legacy views see it."""
-
-
-def json_content_type(request: Request) -> None:
-    """A body without a Content-Type is not JSON, as Flask's `get_json()` reads it.
-
-    FastAPI before 0.132 (`strict_content_type`) parses such a body as JSON anyway, so
-    a valid user would be created where the view answers 400; refused here as a
-    validation error, it gets the `@legacy_body_errors` text for a body that is not
-    JSON from the legacy error envelope.
-    """
-    if not request.headers.get("content-type"):
-        raise RequestValidationError(
-            [{"type": "missing", "loc": ("header", "content-type"), "msg": "not JSON"}]
-        )
 
 
 def is_shadow(request: Request) -> bool:

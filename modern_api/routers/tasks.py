@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 
 from legacy_flask.models import Task, utcnow
-from modern_api.deps import SessionDep, json_content_type
+from modern_api.deps import SessionDep
 from modern_api.schemas import CREATE_TASK_ERRORS, CreateTaskRequest, TaskOut
 from routeshift.compat import FlaskJSONResponse, legacy_body_errors
 
@@ -19,7 +19,6 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
     response_model=TaskOut,
     response_class=FlaskJSONResponse,
     status_code=201,
-    dependencies=[Depends(json_content_type)],
 )
 @legacy_body_errors(CREATE_TASK_ERRORS)
 def create_task(body: CreateTaskRequest, session: SessionDep) -> FlaskJSONResponse:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from legacy_flask.models import MAX_ID, User
-from modern_api.deps import SessionDep, json_content_type
+from modern_api.deps import SessionDep
 from modern_api.schemas import CREATE_USER_ERRORS, CreateUserRequest, UserOut, UserPage
 from routeshift.compat import FlaskJSONResponse, legacy_body_errors, query_arg
 
@@ -74,7 +74,6 @@ def get_user(user_id: int, session: SessionDep) -> FlaskJSONResponse:
     response_model=UserOut,
     response_class=FlaskJSONResponse,
     status_code=201,
-    dependencies=[Depends(json_content_type)],
 )
 @legacy_body_errors(CREATE_USER_ERRORS)
 def create_user(body: CreateUserRequest, session: SessionDep) -> FlaskJSONResponse:

@@ -23,6 +23,8 @@ fastapi` keeps FastAPI's own answers (and the contract then needs them in `accep
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,13 +95,66 @@ class LegacyBodyErrors:
 
 def legacy_body_errors(errors: LegacyBodyErrors) -> Callable[[Endpoint], Endpoint]:
     """Mark an endpoint: its request-validation errors answer as the view's
-    `abort(400, description)` with these texts."""
+    `abort(400, description)` with these texts.
+
+    A body whose Content-Type is not JSON is one Flask's `get_json(silent=True)` reads
+    as None, so the endpoint refuses it as a validation error (the `not_json` text)
+    before it runs: FastAPI before 0.132 parses such a body as JSON anyway. The endpoint
+    keeps its signature, with the request added for the check."""
 
     def mark(endpoint: Endpoint) -> Endpoint:
-        setattr(endpoint, _MARK, errors)
-        return endpoint
+        checked = _json_only(endpoint)
+        setattr(checked, _MARK, errors)
+        return checked  # type: ignore[return-value]
 
     return mark
+
+
+_REQUEST = "routeshift_request__"
+
+
+def _json_only(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """`endpoint` refusing, as a validation error, a request whose Content-Type is not
+    JSON; its signature (annotations evaluated in its own module) plus the request."""
+    signature = inspect.signature(endpoint, eval_str=True)
+    request = inspect.Parameter(_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+    parameters = list(signature.parameters.values())
+    keyword = [p for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD]
+    others = [p for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    checked_signature = signature.replace(parameters=[*others, request, *keyword])
+
+    def check(kwargs: dict[str, Any]) -> None:
+        given = kwargs.pop(_REQUEST)
+        if not _is_json(given.headers.get("content-type")):
+            raise RequestValidationError(
+                [{"type": "json_type", "loc": ("body",), "msg": "the body is not JSON"}]
+            )
+
+    if inspect.iscoroutinefunction(endpoint):
+
+        @functools.wraps(endpoint)
+        async def checked_async(*args: Any, **kwargs: Any) -> Any:
+            check(kwargs)
+            return await endpoint(*args, **kwargs)
+
+        checked_async.__signature__ = checked_signature  # type: ignore[attr-defined]
+        return checked_async
+
+    @functools.wraps(endpoint)
+    def checked_sync(*args: Any, **kwargs: Any) -> Any:
+        check(kwargs)
+        return endpoint(*args, **kwargs)
+
+    checked_sync.__signature__ = checked_signature  # type: ignore[attr-defined]
+    return checked_sync
+
+
+def _is_json(content_type: str | None) -> bool:
+    """Flask's `is_json`: application/json or application/*+json."""
+    mimetype = (content_type or "").partition(";")[0].strip().lower()
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
 
 
 def body_errors_of(endpoint: Any) -> LegacyBodyErrors | None:
@@ -111,11 +166,7 @@ def body_errors_of(endpoint: Any) -> LegacyBodyErrors | None:
 def _flask_json(body: bytes, content_type: str | None) -> Any:
     """`request.get_json(silent=True)`: the parsed body, or None when the content type
     is not JSON (application/json, application/*+json) or the body does not parse."""
-    mimetype = (content_type or "").partition(";")[0].strip().lower()
-    if not (
-        mimetype == "application/json"
-        or (mimetype.startswith("application/") and mimetype.endswith("+json"))
-    ):
+    if not _is_json(content_type):
         return None
     try:
         return json.loads(body)

@@ -233,6 +233,19 @@ BODIES = [
     pytest.param({"content": b"", "headers": {"Content-Type": "application/json"}}, id="empty"),
     pytest.param({"content": b"{", "headers": {"Content-Type": "application/json"}}, id="bad"),
     pytest.param({"data": {"name": "Ann", "age": "3"}}, id="a-form"),
+    # a valid JSON body Flask does not read as JSON: no Content-Type, or another one
+    pytest.param({"content": b'{"name": "Ann", "age": 3}'}, id="json-without-content-type"),
+    pytest.param(
+        {"content": b'{"name": "Ann", "age": 3}', "headers": {"Content-Type": "text/plain"}},
+        id="json-as-text",
+    ),
+    pytest.param(
+        {
+            "content": b'{"name": "Ann", "age": 3}',
+            "headers": {"Content-Type": "application/x+json"},
+        },
+        id="json-suffix",
+    ),
     pytest.param({"json": {"age": 3}}, id="name-missing"),
     pytest.param({"json": {"name": 3, "age": 3}}, id="name-not-text"),
     pytest.param({"json": {"name": "", "age": 3}}, id="name-blank"),

@@ -7,7 +7,7 @@ second engine on the same URL is a second set of connections the app's settings 
 size), without the Flask app context that `db.session` and `Model.query` need:
 
     from myapp import db, Note                            # the legacy app's own
-    database = LegacyDatabase(lambda: legacy.app, db)     # or the Flask app itself
+    database = LegacyDatabase(legacy, db)                 # or the Flask app itself
     DbSession = Annotated[Session, Depends(database.session)]
     AsyncDbSession = Annotated[AsyncSession, Depends(database.async_session)]
 
@@ -84,6 +84,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
+from routeshift.compat.legacy import Legacy
 from routeshift.errors import CrossingError, did_you_mean
 
 __all__ = [
@@ -124,12 +125,13 @@ class SQLAlchemyExtension(Protocol):
     def drop_all(self) -> None: ...
 
 
-AppSource = Flask | Callable[[], Flask]
+AppSource = Flask | Legacy | Callable[[], Flask]
 
 
 class LegacyDatabase:
-    """The Flask-SQLAlchemy database of `app` (the Flask app, or a zero-argument callable
-    returning it, called on first use), for FastAPI handlers; see the module docstring.
+    """The Flask-SQLAlchemy database of `app` (the Flask app, the ports' `Legacy`, or a
+    zero-argument callable returning the app, resolved on first use), for FastAPI
+    handlers; see the module docstring.
 
     `bind_key`: the Flask-SQLAlchemy bind (None: the default engine). `session_options`:
     extra keyword arguments of both kinds of session. `async_url`: the async engine's URL
@@ -262,8 +264,13 @@ class LegacyDatabase:
 
 
 def _resolve(source: AppSource) -> Flask:
-    app = source if isinstance(source, Flask) else source()
+    app: object
+    if isinstance(source, Legacy):
+        app = source.app
+    else:
+        app = source if isinstance(source, Flask) else source()
     require_flask(app, f"LegacyDatabase's app callable {source_name(source)}")
+    assert isinstance(app, Flask)
     return app
 
 

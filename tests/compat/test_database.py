@@ -566,3 +566,13 @@ def test_a_contract_on_a_shared_database_passes_with_fresh_database(
         harness.close()
         if built_on == "factory":
             dispose(hook.app)  # type: ignore[attr-defined]
+
+
+def test_the_ports_legacy_gives_its_app(tmp_path: Path) -> None:
+    """LegacyDatabase(legacy, db): the app the ports' Legacy resolves, on first use."""
+    from routeshift.compat import Legacy
+
+    flask_app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'l.db'}"})
+    database = LegacyDatabase(Legacy(flask_app), db)
+    with flask_app.app_context():
+        assert database.engine is db.engine

@@ -1,5 +1,6 @@
 """ASGI and HTTP in one place: the message types, header lookup, the request's local
-path and the sets of HTTP methods every part of routeshift shares.
+path, the sets of HTTP methods every part of routeshift shares, and the WSGI environ of
+an ASGI request (the bridge's and the crossing's, one of them).
 
 The types follow the ASGI spec loosely (starlette/types.py does the same): a message is
 a plain dict, and an app is any awaitable callable of (scope, receive, send).
@@ -7,8 +8,11 @@ a plain dict, and an app is any awaitable callable of (scope, receive, send).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
+
+from a2wsgi.wsgi import build_environ
 
 __all__ = [
     "HTTP_METHODS",
@@ -23,6 +27,7 @@ __all__ = [
     "header",
     "header_values",
     "local_path",
+    "wsgi_environ",
 ]
 
 Scope = dict[str, Any]
@@ -64,3 +69,22 @@ def local_path(scope: Mapping[str, Any]) -> str:
     if root_path and path.startswith(root_path):
         return path[len(root_path) :]
     return path
+
+
+def wsgi_environ(scope: Mapping[str, Any], stream: Any) -> dict[str, Any]:
+    """The WSGI environ of an ASGI request whose body `stream` gives: a2wsgi's
+    `build_environ`, plus what a WSGI server sets and a2wsgi does not: the input is
+    terminated (so a chunked body is read to its end, not by a Content-Length it lacks),
+    errors go to stderr, RAW_URI / REQUEST_URI, and several Cookie headers joined with
+    "; " as Flask reads them (an HTTP/2 client sends one per cookie)."""
+    environ: dict[str, Any] = dict(build_environ(scope, stream))  # type: ignore[arg-type]
+    environ["wsgi.input_terminated"] = True
+    environ["wsgi.errors"] = sys.stderr
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    query = scope.get("query_string", b"")
+    raw_uri = raw_path + (b"?" + query if query else b"")
+    environ["RAW_URI"] = environ["REQUEST_URI"] = raw_uri.decode("latin-1")
+    cookies = header_values(scope.get("headers", ()), b"cookie")
+    if len(cookies) > 1:
+        environ["HTTP_COOKIE"] = "; ".join(c.decode("latin-1") for c in cookies)
+    return environ

@@ -33,18 +33,23 @@ the handler's own `with ctx:` run them twice); `flask.stream_with_context` and
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
+from fastapi.exceptions import RequestValidationError
 from flask import request_finished, request_started
 from flask.ctx import RequestContext
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
 
 from routeshift.compat.crossing import Crossing
 
 __all__ = [
+    "HANDLED",
     "Guard",
     "LegacyAnswered",
     "LegacyContext",
@@ -70,6 +75,16 @@ class LegacyAnswered(Exception):  # noqa: N818 - a signal carrying a response, n
         super().__init__(f"the legacy app answered {response.status}")
 
 
+#: what leaves a `with ctx:` as an answer, not a failure: rendered by the error envelope
+#: (or FastAPI), as Flask's error handlers answer a view's abort()
+HANDLED = (
+    LegacyAnswered,
+    StarletteHTTPException,
+    WerkzeugHTTPException,
+    RequestValidationError,
+)
+
+
 class _Passed:
     """What the empty view behind a guard returns: the guard let the request through."""
 
@@ -87,11 +102,14 @@ class LegacyContext:
     """The legacy app's context of one request, entered with `with ctx:` in one thread
     (or `await ctx.run(fn, ...)`); see the module docstring."""
 
-    def __init__(self, crossing: Crossing, body: bytes, guards: Sequence[Guard] = ()) -> None:
+    def __init__(
+        self, crossing: Crossing, body: bytes | None, guards: Sequence[Guard] = ()
+    ) -> None:
         self.crossing = crossing
         self.body = body
         self.guards = tuple(guards)
-        self._pushed: list[Any] = []
+        # the contexts this object pushed, per thread: `ctx.run` calls may overlap
+        self._local = threading.local()
 
     def __repr__(self) -> str:
         scope = self.crossing.scope
@@ -109,7 +127,7 @@ class LegacyContext:
         app = self.flask_app
         request_context = request_context_of(self.crossing, self.body)
         request_context.push()
-        self._pushed.append(request_context)
+        self._stack().append(request_context)
         try:
             rv = _before(app, self.guards)
         except BaseException as exc:
@@ -139,10 +157,17 @@ class LegacyContext:
                 request_finished.send(app, response=response)
                 self.crossing.absorb(response, added=True)
         finally:
-            self._pop(exc)
+            # Flask's teardown sees an exception its error handlers answered as none
+            self._pop(None if isinstance(exc, HANDLED) else exc)
+
+    def _stack(self) -> list[Any]:
+        stack: list[Any] | None = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        return stack
 
     def _pop(self, exc: BaseException | None) -> None:
-        self._pushed.pop().pop(exc)
+        self._stack().pop().pop(exc)
 
     def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`fn(*args, **kwargs)` inside the context, in the calling thread."""
@@ -179,13 +204,13 @@ def _before(app: Any, guards: Sequence[Guard]) -> Any:
         return app.handle_user_exception(exc)
 
 
-def request_context_of(crossing: Crossing, body: bytes) -> Any:
+def request_context_of(crossing: Crossing, body: bytes | None) -> Any:
     """A Flask request context of the crossing's request (not pushed), holding the
     crossing's session, so every context of a request shares one session."""
     return RequestContext(crossing.flask_app, crossing.environ(body), session=crossing.session())
 
 
-def flask_answer(crossing: Crossing, body: bytes, work: Callable[[], Any]) -> Any:
+def flask_answer(crossing: Crossing, body: bytes | None, work: Callable[[], Any]) -> Any:
     """Flask's finished response for `work()` run as the view of this request, as
     `wsgi_app` and `full_dispatch_request` make it: the hooks first (their answer wins),
     the value or what `work` raised through the app's error handlers

@@ -33,10 +33,9 @@ from http.cookies import SimpleCookie
 from io import BytesIO
 from typing import Any
 
-from a2wsgi.wsgi import build_environ
 from flask.sessions import SecureCookieSessionInterface
 
-from routeshift._asgi import ASGIApp, Message, Receive, Scope, Send
+from routeshift._asgi import ASGIApp, Message, Receive, Scope, Send, wsgi_environ
 from routeshift.errors import CrossingError
 
 __all__ = [
@@ -122,23 +121,29 @@ class Crossing:
             self._body_complete = True
 
     def body(self) -> bytes | None:
-        """The whole body when the modern app has read it all, else None."""
-        if not self._body_complete:
+        """The whole body when the modern app has read it all and it is within the
+        limit; None when it is not all read yet, or is over the limit (`body_over`)."""
+        if not self._body_complete or self._body_over:
             return None
-        if self._body_over:
-            raise CrossingError(
-                f"the request body is larger than the {self.body_limit:,} bytes a legacy "
-                "context keeps for Flask; raise `Legacy(..., body_limit=N)` if its views "
-                "must read bodies this large."
-            )
         return bytes(self._body)
+
+    @property
+    def body_complete(self) -> bool:
+        return self._body_complete
+
+    @property
+    def body_over(self) -> bool:
+        """The body is larger than the limit: a legacy context's Flask cannot read it."""
+        return self._body_over
 
     # --- the environ ------------------------------------------------------------
 
-    def environ(self, body: bytes = b"") -> dict[str, Any]:
-        """The WSGI environ of this request (a2wsgi's, as the gateway's bridge builds it),
-        with `routeshift.shadow` set for a shadow copy."""
-        environ: dict[str, Any] = dict(build_environ(self.scope, BytesIO(body)))  # type: ignore[arg-type]
+    def environ(self, body: bytes | None = b"") -> dict[str, Any]:
+        """The WSGI environ of this request (the one the gateway's bridge builds), with
+        `routeshift.shadow` set for a shadow copy. `body` None: the body is over the
+        limit, and Flask code that reads it gets a CrossingError saying so."""
+        stream = BytesIO(body) if body is not None else _OverLimit(self.body_limit)
+        environ = wsgi_environ(self.scope, stream)
         environ[SHADOW_ENVIRON_KEY] = self.is_shadow
         return environ
 
@@ -247,6 +252,23 @@ class Crossing:
         if vary:
             merged.append((b"vary", ", ".join(vary).encode("latin-1")))
         return merged
+
+
+class _OverLimit:
+    """The WSGI input of a body over the limit: reading it is the error, so a view that
+    never reads the body (a guard, an upload the port stores itself) is not refused."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def _refuse(self, *args: Any) -> Any:
+        raise CrossingError(
+            f"the request body is larger than the {self.limit:,} bytes a legacy context "
+            "keeps for Flask; raise `Legacy(..., body_limit=N)` if its views must read "
+            "bodies this large."
+        )
+
+    read = readline = readlines = __iter__ = _refuse
 
 
 def is_cookie_session(flask_app: Any) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -46,7 +47,6 @@ from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
 from routeshift._asgi import Scope
 from routeshift.compat.context import LegacyAnswered, flask_answer, to_starlette
 from routeshift.compat.crossing import Crossing, crossing_of
-from routeshift.errors import CrossingError
 
 __all__ = [
     "Envelope",
@@ -61,6 +61,8 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 ErrorFormat = Literal["legacy", "fastapi"]
 #: a request's error format: legacy or fastapi
 FormatOf = Callable[[Request], ErrorFormat]
+
+logger = logging.getLogger("routeshift.compat")
 
 _MARK = "__routeshift_body_errors__"
 
@@ -243,17 +245,21 @@ class Envelope:
         """An exception no handler answered: the legacy app's answer to it, as if the
         view had raised it (the app's handler for its class, else its errorhandler(500),
         else werkzeug's page), which also logs it (`handle_exception`); the connection is
-        kept, as a Flask server keeps it. Under error_format fastapi, None: Starlette's
-        own 500 and the exception re-raised to the server. CrossingMiddleware calls it
-        (Starlette's handler for `Exception` answers outside that middleware, and
-        re-raises)."""
+        kept, as a Flask server keeps it. None, so that Starlette answers its own 500 and
+        the exception reaches the server: under error_format fastapi, and when the legacy
+        app propagates exceptions (PROPAGATE_EXCEPTIONS, TESTING or DEBUG), as Flask then
+        lets it reach its server. CrossingMiddleware calls it (Starlette's handler for
+        `Exception` answers outside that middleware, and re-raises)."""
         request = Request(scope)
         if self.format_of(request) == "fastapi":
             return None
         try:
             crossing = crossing_of(request.scope)
             return await run_in_threadpool(_legacy_answer, crossing, exc)
-        except Exception:
+        except Exception as failed:
+            if failed is exc:  # Flask propagates it: on to the server
+                return None
+            logger.exception("the legacy app could not render the port's error %r", exc)
             page = InternalServerError()
             return Response(page.get_body(), status_code=500, headers=dict(page.get_headers()))
 
@@ -273,10 +279,7 @@ def _teed_body(crossing: Crossing) -> bytes:
     """The body for the legacy app's error handlers: the teed one, else none (one the
     modern app did not read, or one over the body limit: an error page must not fail
     for the size of the request it refuses)."""
-    try:
-        return crossing.body() or b""
-    except CrossingError:
-        return b""
+    return crossing.body() or b""
 
 
 def _in_path(error: Any) -> bool:

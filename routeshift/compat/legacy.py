@@ -224,15 +224,13 @@ class Legacy:
         return registry_path(self._registry_path)
 
 
-async def _body(crossing: Crossing, request: Request) -> bytes:
+async def _body(crossing: Crossing, request: Request) -> bytes | None:
     """The request body for a legacy context: what the modern app read (teed), else read
-    now (through the tee: the same body limit holds)."""
-    body = crossing.body()
-    if body is None:
+    now (through the tee: the same body limit holds); None over the limit."""
+    if not crossing.body_complete:
         await request.body()
-        body = crossing.body()
-    assert body is not None, "request.body() reads the request to its end"
-    return body
+    assert crossing.body_complete, "request.body() reads the request to its end"
+    return crossing.body()
 
 
 async def _save_session(crossing: Crossing) -> None:

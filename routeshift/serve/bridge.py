@@ -1,6 +1,7 @@
 """The legacy side of the gateway: a WSGI app served from ASGI, built on a2wsgi.
 
-a2wsgi gives the environ (`build_environ`) and the streaming request body (`Body`).
+a2wsgi gives the environ (its `build_environ`, completed by `routeshift._asgi.wsgi_environ`)
+and the streaming request body (`Body`).
 What it lacks, added here:
 
 - one worker-thread hop per request: the body is read before the WSGI call, and the
@@ -23,16 +24,15 @@ import asyncio
 import contextvars
 import io
 import logging
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from a2wsgi.wsgi import Body, build_environ
+from a2wsgi.wsgi import Body
 
-from routeshift._asgi import Headers, Message, Receive, Send, header_values
+from routeshift._asgi import Headers, Message, Receive, Send, wsgi_environ
 
 __all__ = [
     "LegacyBridge",
@@ -290,17 +290,7 @@ class LegacyBridge:
             stream.buffer.extend(body)
         else:
             stream = io.BytesIO(bytes(body))
-        environ: dict[str, Any] = dict(build_environ(scope, stream))  # type: ignore[arg-type]
-        environ["wsgi.input_terminated"] = True
-        environ["wsgi.errors"] = sys.stderr
-        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
-        query = scope.get("query_string", b"")
-        raw_uri = raw_path + (b"?" + query if query else b"")
-        environ["RAW_URI"] = environ["REQUEST_URI"] = raw_uri.decode("latin-1")
-        cookies = header_values(scope["headers"], b"cookie")
-        if len(cookies) > 1:
-            environ["HTTP_COOKIE"] = "; ".join(c.decode("latin-1") for c in cookies)
-        return environ
+        return wsgi_environ(scope, stream)
 
     async def _error(self, send: Send) -> None:
         await send(

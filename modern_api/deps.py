@@ -12,7 +12,7 @@ from flask.sessions import SessionMixin
 from sqlalchemy.orm import Session
 
 from legacy_flask.database import open_session, rolled_back_session
-from routeshift.compat import Legacy
+from routeshift.compat import Legacy, is_shadow
 
 legacy = Legacy("legacy_flask:app")
 """The legacy app, imported on first use: its session interface, error pages and JSON
@@ -23,11 +23,6 @@ FlaskSession = Annotated[SessionMixin, Depends(legacy.session)]
 `POST /login`); a change is saved as Flask saves it, so legacy views see it."""
 
 
-def is_shadow(request: Request) -> bool:
-    """True when the gateway runs this request as a shadow copy of a legacy one."""
-    return bool(request.scope.get("state", {}).get("routeshift_shadow"))
-
-
 def get_session(request: Request) -> Iterator[Session]:
     """The request's session: committed at the end, rolled back on error.
 
@@ -35,7 +30,7 @@ def get_session(request: Request) -> Iterator[Session]:
     so the modern side can run a write that legacy has already made for real.
     """
     url: str | None = request.app.state.database_url
-    if is_shadow(request):
+    if is_shadow(request.scope):
         with rolled_back_session(url) as shadow:
             yield shadow
         return

@@ -27,6 +27,7 @@ _EXPORTS = {
     "query_list": "routeshift.compat.query",
     "LegacyDatabase": "routeshift.compat.database",
     "fresh_database": "routeshift.compat.state",
+    "is_shadow": "routeshift.compat.crossing",
 }
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "LegacyContext",
     "add_build_only_rules",
     "fresh_database",
+    "is_shadow",
     "legacy_body_errors",
     "legacy_url_for",
     "query_arg",
@@ -46,6 +48,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from routeshift.compat.context import LegacyAnswered, LegacyContext
+    from routeshift.compat.crossing import is_shadow
     from routeshift.compat.database import LegacyDatabase
     from routeshift.compat.envelope import LegacyBodyErrors, legacy_body_errors
     from routeshift.compat.flask_json import FlaskJSONResponse

@@ -47,6 +47,7 @@ __all__ = [
     "crossing_of",
     "current_crossing",
     "is_cookie_session",
+    "is_shadow",
 ]
 
 #: the scope key that holds the request's Crossing
@@ -62,6 +63,12 @@ _NOT_INSTALLED = (
     "routeshift.compat is not installed on this modern app: call `legacy.install(app)` "
     "where the FastAPI app is built (legacy = routeshift.compat.Legacy(...))."
 )
+
+
+def is_shadow(scope: Mapping[str, Any]) -> bool:
+    """True when the gateway runs this request as a shadow copy of a legacy one
+    (`scope["state"]["routeshift_shadow"]`): a port's writes must not persist."""
+    return bool((scope.get("state") or {}).get("routeshift_shadow"))
 
 
 def current_crossing() -> Crossing:
@@ -97,7 +104,7 @@ class Crossing:
     _cookies: dict[str, str] = field(default_factory=dict)
     _vary: list[str] = field(default_factory=list)
     #: other headers after_request hooks added on a context's exit
-    _added: dict[str, str] = field(default_factory=dict)
+    _added: dict[str, list[str]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"Crossing({self.scope.get('method')} {self.scope.get('path')!r})"
@@ -105,7 +112,7 @@ class Crossing:
     @property
     def is_shadow(self) -> bool:
         """True for the gateway's shadow copy of a legacy request."""
-        return bool((self.scope.get("state") or {}).get("routeshift_shadow"))
+        return is_shadow(self.scope)
 
     # --- the body ---------------------------------------------------------------
 
@@ -197,10 +204,12 @@ class Crossing:
         self._accessed_as_saved(headers)
         if added:
             blank = {name.lower() for name in self.flask_app.response_class().headers.keys()}
+            found: dict[str, list[str]] = {}
             for name, value in headers.items():
                 lowered = name.lower()
                 if lowered not in blank and lowered not in {"set-cookie", "vary"}:
-                    self._added[lowered] = value
+                    found.setdefault(lowered, []).append(value)
+            self._added.update(found)  # a later context's values of a name replace these
         for value in headers.getlist("Set-Cookie"):
             self._cookies[_cookie_name(value)] = value
         for value in headers.getlist("Vary"):
@@ -225,6 +234,10 @@ class Crossing:
         varies = {item.strip().lower() for v in headers.getlist("Vary") for item in v.split(",")}
         session.accessed = "cookie" in varies
 
+    def _rewritten(self, set_cookie: bytes) -> bool:
+        """The crossing has a later Set-Cookie of this cookie's name."""
+        return _cookie_name(set_cookie.decode("latin-1")) in self._cookies
+
     def headers(self, existing: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         """`existing` response headers with the crossing's cookies and Vary merged in."""
         if not self._cookies and not self._vary and not self._added:
@@ -235,15 +248,18 @@ class Crossing:
             lowered = name.lower()
             if lowered == b"vary":
                 vary.extend(v.strip() for v in value.decode("latin-1").split(",") if v.strip())
-            elif lowered == b"set-cookie" and _cookie_name(value.decode()) in self._cookies:
+            elif (
+                lowered == b"set-cookie" and _cookie_name(value.decode("latin-1")) in self._cookies
+            ):
                 continue  # the crossing wrote this cookie later
             else:
                 merged.append((name, value))
         present = {name.lower() for name, _ in merged}
         merged.extend(
             (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in self._added.items()
+            for name, values in self._added.items()
             if name.encode("latin-1") not in present
+            for value in values
         )
         merged.extend((b"set-cookie", v.encode("latin-1")) for v in self._cookies.values())
         for item in self._vary:

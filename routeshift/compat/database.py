@@ -84,6 +84,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
+from routeshift.compat.crossing import is_shadow
 from routeshift.compat.legacy import Legacy
 from routeshift.errors import CrossingError, did_you_mean
 
@@ -201,7 +202,7 @@ class LegacyDatabase:
     def session(self, request: Request) -> Iterator[Session]:
         """Dependency: the request's Session on the app's engine, closed after it; always
         rolled back for a shadow copy. Commit is the handler's business."""
-        if _is_shadow(request):
+        if is_shadow(request.scope):
             with self._rolled_back() as shadow:
                 yield shadow
             return
@@ -218,7 +219,7 @@ class LegacyDatabase:
         """Dependency: the request's AsyncSession on the async engine, closed after it;
         always rolled back for a shadow copy. Commit is the handler's business."""
         engine = self.async_engine
-        if _is_shadow(request):
+        if is_shadow(request.scope):
             async with engine.connect() as connection:
                 transaction = await connection.begin()
                 await _begin_sqlite_async(connection)
@@ -306,10 +307,6 @@ def _engine_of(app: Flask, db: SQLAlchemyExtension, bind_key: str | None) -> Eng
             + did_you_mean(str(bind_key), binds)
         )
     return engine
-
-
-def _is_shadow(request: Request) -> bool:
-    return bool(request.scope.get("state", {}).get("routeshift_shadow"))
 
 
 def is_memory(url: URL) -> bool:

@@ -28,6 +28,7 @@ import functools
 import inspect
 import json
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -257,13 +258,15 @@ class MergedDocument:
     pays for it. A new registry is a new MergedDocument (the gateway's Routing has one).
     """
 
-    __slots__ = ("path", "_source", "_operations", "_kept")
+    __slots__ = ("path", "_source", "_operations", "_kept", "_lock")
 
     def __init__(self, path: str, operations: Callable[[], Sequence[LegacyOperation]]) -> None:
         self.path = path
         self._source = operations
         self._operations: Sequence[LegacyOperation] | None = None
         self._kept: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
+        # render runs in worker threads (the gateway merges off the event loop)
+        self._lock = threading.Lock()
 
     @property
     def operations(self) -> Sequence[LegacyOperation]:
@@ -274,10 +277,11 @@ class MergedDocument:
     def render(self, modern_body: bytes, root_path: str = "") -> bytes | None:
         """The merged document for the modern app's answer `modern_body` at `root_path`,
         or None when that answer is not an OpenAPI document (then it is served as is)."""
-        kept = self._kept.get(root_path)
-        if kept is not None and kept[0] == modern_body:
-            self._kept.move_to_end(root_path)
-            return kept[1]
+        with self._lock:
+            kept = self._kept.get(root_path)
+            if kept is not None and kept[0] == modern_body:
+                self._kept.move_to_end(root_path)
+                return kept[1]
         try:
             modern = json.loads(modern_body)
         except ValueError:
@@ -285,9 +289,11 @@ class MergedDocument:
         if not isinstance(modern, dict) or not isinstance(modern.get("paths", {}), dict):
             return None
         merged = _json(merge_openapi(modern, self.operations))
-        self._kept[root_path] = (modern_body, merged)
-        if len(self._kept) > _KEPT:
-            self._kept.popitem(last=False)
+        with self._lock:
+            self._kept[root_path] = (modern_body, merged)
+            self._kept.move_to_end(root_path)
+            while len(self._kept) > _KEPT:
+                self._kept.popitem(last=False)
         return merged
 
     def __repr__(self) -> str:

@@ -147,3 +147,23 @@ def test_teardown_is_told_of_no_error_for_an_answered_abort() -> None:
     # each answer also runs one request of the app for its page: those tear down clean
     assert set(torn_by_answers) == {None}
     assert "ValueError" in torn[len(torn_by_answers) :]
+
+
+def test_headers_an_after_request_hook_adds_twice_arrive_twice() -> None:
+    app = flask_app()
+
+    @app.after_request
+    def links(response: Any) -> Any:
+        response.headers.add("Link", "</a>; rel=next")
+        response.headers.add("Link", "</b>; rel=prev")
+        return response
+
+    modern, legacy = port(app)
+
+    @modern.get("/links")
+    def with_links(ctx: Annotated[LegacyContext, Depends(legacy.context)]) -> Any:
+        with ctx:
+            return {}
+
+    answer = PortClient(modern).get("/links")
+    assert answer.headers.get_list("link") == ["</a>; rel=next", "</b>; rel=prev"]

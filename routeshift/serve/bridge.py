@@ -12,10 +12,14 @@ What it lacks, added here:
 - request bodies of any framing (Content-Length, chunked, `Expect: 100-continue`) reach
   the app whole: bodies up to `buffer_limit` are read at once, larger ones stream in
   through a2wsgi's `Body`; `wsgi.input_terminated` tells werkzeug the stream ends;
+- a body the client cuts short (it goes away before Content-Length bytes or before the
+  last chunk) never reaches the app as if whole: a buffered one is not served, and a
+  streamed one makes the app's read raise werkzeug's `ClientDisconnected` (a2wsgi's
+  `Body` takes `http.disconnect` for the end of the body);
 - several Cookie headers joined with "; " (a2wsgi joins every header with ",");
 - a thread pool of a configured size, shut down by `close()`;
-- an app that raises before it answers gives a plain 500, logged, and the bridge
-  serves on.
+- an app that raises before it answers (a Flask app in debug mode, or with
+  PROPAGATE_EXCEPTIONS) gives gunicorn's HTML 500 page, logged, and the bridge serves on.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from functools import partial
 from typing import Any
 
 from a2wsgi.wsgi import Body
+from werkzeug.exceptions import ClientDisconnected
 
-from routeshift._asgi import Headers, Message, Receive, Send, wsgi_environ
+from routeshift._asgi import Headers, Message, Receive, Send, header, wsgi_environ
 
 __all__ = [
     "LegacyBridge",
@@ -42,7 +47,58 @@ logger = logging.getLogger("routeshift.serve.bridge")
 
 
 _END = object()
-_ERROR_BODY = b"Internal Server Error"
+#: gunicorn's answer to an app that raises: `gunicorn.util.write_error` for a 500 with no
+#: message (clients such as boto3 know this page for a server error)
+_ERROR_PAGE = (
+    b"<html>\n  <head>\n    <title>Internal Server Error</title>\n  </head>\n  <body>\n"
+    b"    <h1><p>Internal Server Error</p></h1>\n    \n  </body>\n</html>\n"
+)
+
+
+class _RequestBody:
+    """`receive` for the request body, telling its end from a cut: an `http.disconnect`
+    before the message with `more_body: False`, or fewer bytes than Content-Length by
+    then, raises `ClientDisconnected`, and so does every call after a cut. Called from
+    the worker thread through a2wsgi's `Body`, the error reaches the app's read."""
+
+    __slots__ = ("receive", "expected", "arrived", "cut")
+
+    def __init__(self, receive: Receive, scope: Message) -> None:
+        self.receive = receive
+        self.expected = _content_length(scope)
+        self.arrived = 0
+        self.cut = False
+
+    async def __call__(self) -> Message:
+        if self.cut:
+            raise self._error()
+        message = await self.receive()
+        if message["type"] == "http.disconnect":
+            self.cut = True
+            raise self._error()
+        self.arrived += len(message.get("body", b""))
+        if not message.get("more_body", False) and self.arrived < (self.expected or 0):
+            self.cut = True
+            raise self._error()
+        return message
+
+    def _error(self) -> ClientDisconnected:
+        if self.expected is None:
+            received = f"{self.arrived:,} bytes of a body without Content-Length"
+        else:
+            received = f"{self.arrived:,} of {self.expected:,} bytes"
+        return ClientDisconnected(f"The client went away after {received}.")
+
+
+def _content_length(scope: Message) -> int | None:
+    """The Content-Length the request declares; None without one, or when it is chunked."""
+    length = header(scope, b"content-length")
+    if length is None or header(scope, b"transfer-encoding") is not None:
+        return None
+    try:
+        return int(length)
+    except ValueError:
+        return None
 
 
 class _WSGICall:
@@ -275,18 +331,21 @@ class LegacyBridge:
     async def _environ(
         self, scope: Message, receive: Receive, loop: asyncio.AbstractEventLoop
     ) -> dict[str, Any] | None:
-        """The WSGI environ of this request, or None when the client went away."""
+        """The WSGI environ of this request, or None when the client went away before
+        the part of the body that is read at once."""
+        request_body = _RequestBody(receive, scope)
         body = bytearray()
         more = True
         while more and len(body) <= self.buffer_limit:
-            message = await receive()
-            if message["type"] == "http.disconnect":
+            try:
+                message = await request_body()
+            except ClientDisconnected:
                 return None
             body += message.get("body", b"")
             more = message.get("more_body", False)
         stream: Any
         if more:
-            stream = Body(loop, receive)  # type: ignore[arg-type]  # a2wsgi types events narrower
+            stream = Body(loop, request_body)  # type: ignore[arg-type]  # a2wsgi types events narrower
             stream.buffer.extend(body)
         else:
             stream = io.BytesIO(bytes(body))
@@ -298,9 +357,9 @@ class LegacyBridge:
                 "type": "http.response.start",
                 "status": 500,
                 "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(_ERROR_BODY)).encode()),
+                    (b"content-type", b"text/html"),
+                    (b"content-length", str(len(_ERROR_PAGE)).encode()),
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": _ERROR_BODY})
+        await send({"type": "http.response.body", "body": _ERROR_PAGE})

@@ -440,15 +440,15 @@ def raises_before_start_response(environ: Environ, start_response: StartResponse
     return [b"ok"]
 
 
-def test_an_app_that_raises_gives_a_plain_500_and_the_bridge_serves_on(
+def test_an_app_that_raises_gives_gunicorns_500_and_the_bridge_serves_on(
     make_bridge: Callable[..., LegacyBridge], caplog: pytest.LogCaptureFixture
 ) -> None:
     bridge = make_bridge(raises_before_start_response, threads=1)
     with caplog.at_level(logging.ERROR, logger="routeshift.serve.bridge"):
         response = request(bridge, "GET", "/boom")
     assert response.status_code == 500
-    assert response.headers["content-type"] == "text/plain; charset=utf-8"
-    assert response.content == b"Internal Server Error"
+    assert response.headers["content-type"] == "text/html"  # the page: test_bridge_cut.py
+    assert b"<title>Internal Server Error</title>" in response.content
     assert "the legacy app raised on GET /boom" in caplog.text
     assert "KeyError" in caplog.text
     for _ in range(2):
@@ -476,7 +476,7 @@ def test_an_app_that_never_calls_start_response_gives_500(
     with caplog.at_level(logging.ERROR, logger="routeshift.serve.bridge"):
         response = request(make_bridge(app), "GET", "/")
     assert response.status_code == 500
-    assert response.content == b"Internal Server Error"
+    assert b"<title>Internal Server Error</title>" in response.content
     assert "without calling start_response" in caplog.text
     assert body.closed == 1
 

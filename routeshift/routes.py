@@ -1,14 +1,14 @@
 """What routes the apps have: the legacy app's url_map and the modern app's routes.
 
 Uses only public APIs: `url_map.iter_rules()`, `Rule.rule`, `.endpoint`, `.methods`,
-`.arguments` on the Flask side; `app.routes` with `.path` and `.methods` on the
-Starlette/FastAPI side.
+`.arguments` and `Map.converters` on the Flask side; `app.routes` with `.path` and
+`.methods` on the Starlette/FastAPI side.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +32,8 @@ RULE_VARIABLE = re.compile(
     r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?"
     r"(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>"
 )
-# converters whose FastAPI form is a plain {name}; `path` becomes {name:path}
-_PLAIN_CONVERTERS = frozenset({"default", "string", "int", "float"})
+#: the converter a plain `<name>` uses
+_DEFAULT_CONVERTER = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,13 @@ class LegacyRoute:
     #: the app has a view for the endpoint (a rule added with only an endpoint, to build
     #: URLs of, has none: flaskr's `add_url_rule("/", endpoint="index")`)
     has_view: bool = True
+    #: the rule in FastAPI's syntax (see `to_fastapi_path`): `legacy_routes` gives the one
+    #: its url_map's converters say; left empty, the rule's own, by converter name only
+    fastapi_path: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.fastapi_path:
+            object.__setattr__(self, "fastapi_path", to_fastapi_path(self.rule))
 
     @property
     def blueprint(self) -> str:
@@ -61,11 +68,6 @@ class LegacyRoute:
     def is_counted(self) -> bool:
         """A route of the migration: not the static files, and one with a view to port."""
         return self.has_view and not self.is_static
-
-    @property
-    def fastapi_path(self) -> str | None:
-        """The rule in FastAPI's syntax, or None when a converter has no translation."""
-        return to_fastapi_path(self.rule)
 
     def __repr__(self) -> str:
         methods = ",".join(sorted(self.methods))
@@ -84,27 +86,36 @@ class ModernRoute:
         return f"ModernRoute({self.path!r}, [{','.join(sorted(self.methods))}])"
 
 
-def to_fastapi_path(rule: str) -> str | None:
-    """Translate a werkzeug rule to a FastAPI path.
+def to_fastapi_path(rule: str, converters: Mapping[str, type] | None = None) -> str:
+    """Translate a werkzeug rule to a FastAPI path (design.md, "Rule translation").
 
-    `<int:x>`, `<float:x>`, `<string:x>` and `<x>` become `{x}`; `<path:x>` becomes
-    `{x:path}`. Any other converter (any, uuid, custom) returns None: such a route
-    names its FastAPI path with `modern_path` in the registry.
+    Every variable becomes `{x}` (`int`, `float`, `uuid`, `any(...)`, `string(length=2)`,
+    custom converters), except one whose converter matches across `/`, which becomes
+    `{x:path}`: its class has `part_isolating = False` (werkzeug's `path`; werkzeug 2.3
+    and later set it for a custom converter whose regex holds a `/`). `converters` is
+    the url_map's (`Map.converters`, name -> class); a class without `part_isolating`
+    (werkzeug before 2.2) counts as isolating unless it is named `path`.
+
+    Without `converters` (a caller that has the rule and not the app) the translation
+    assumes werkzeug's own: `path` is the only converter that matches across `/`, and
+    every other name, a custom one included, becomes `{x}`. `legacy_routes` passes the
+    app's, so `LegacyRoute.fastapi_path` is right for custom converters too.
     """
-    untranslatable = False
 
     def replace(match: re.Match[str]) -> str:
-        nonlocal untranslatable
-        converter = match.group("converter") or "default"
         name = match.group("name")
-        if converter == "path":
-            return "{" + name + ":path}"
-        if converter not in _PLAIN_CONVERTERS:
-            untranslatable = True
-        return "{" + name + "}"
+        return "{" + name + (":path" if _crosses_slash(match, converters) else "") + "}"
 
-    path = RULE_VARIABLE.sub(replace, rule)
-    return None if untranslatable else path
+    return RULE_VARIABLE.sub(replace, rule)
+
+
+def _crosses_slash(match: re.Match[str], converters: Mapping[str, type] | None) -> bool:
+    """Whether the variable's converter matches across `/` (is not part-isolating)."""
+    converter = match.group("converter") or _DEFAULT_CONVERTER
+    found = converters.get(converter) if converters is not None else None
+    if found is None:
+        return converter == "path"
+    return not getattr(found, "part_isolating", converter != "path")
 
 
 def legacy_routes(flask_app: Any) -> tuple[LegacyRoute, ...]:
@@ -113,6 +124,7 @@ def legacy_routes(flask_app: Any) -> tuple[LegacyRoute, ...]:
     rules are left out."""
     routes = []
     views = getattr(flask_app, "view_functions", None)
+    converters = getattr(flask_app.url_map, "converters", None)
     for rule in flask_app.url_map.iter_rules():
         if getattr(rule, "build_only", False):
             continue  # never matches a request: a name to build URLs of (compat.urls)
@@ -124,6 +136,7 @@ def legacy_routes(flask_app: Any) -> tuple[LegacyRoute, ...]:
                 methods=methods,
                 arguments=tuple(sorted(rule.arguments)),
                 has_view=views is None or rule.endpoint in views,
+                fastapi_path=to_fastapi_path(rule.rule, converters),
             )
         )
     return tuple(routes)

@@ -6,10 +6,13 @@ from typing import Any
 
 import pytest
 from fastapi import APIRouter, FastAPI, WebSocket
+from fixture_apps import converters
+from fixture_apps.converters import NarrowConverter, WideConverter
 from flask import Blueprint, Flask
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route, WebSocketRoute
+from werkzeug.routing import Map
 
 from routeshift.routes import (
     LegacyRoute,
@@ -47,14 +50,44 @@ from routeshift.routes import (
             "/f/{v}/{year}",
             id="several-arguments",
         ),
-        pytest.param("/pages/<any(about, help):name>", None, id="any"),
-        pytest.param("/tokens/<uuid:token>", None, id="uuid"),
-        pytest.param("/colors/<color:c>", None, id="custom"),
-        pytest.param("/u/<int:id>/<uuid:token>", None, id="one-untranslatable-spoils-all"),
+        pytest.param("/pages/<any(about, help):name>", "/pages/{name}", id="any"),
+        pytest.param("/tokens/<uuid:token>", "/tokens/{token}", id="uuid"),
+        pytest.param("/n/<int(signed=True):x>", "/n/{x}", id="int-signed"),
+        pytest.param("/colors/<color:c>", "/colors/{c}", id="custom-assumed-isolating"),
+        pytest.param("/u/<int:id>/<uuid:token>", "/u/{id}/{token}", id="int-and-uuid"),
     ],
 )
-def test_to_fastapi_path(rule: str, path: str | None) -> None:
+def test_to_fastapi_path(rule: str, path: str) -> None:
     assert to_fastapi_path(rule) == path
+
+
+class Unmarked:
+    """A converter class of a werkzeug before 2.2: no `part_isolating` at all."""
+
+
+@pytest.mark.parametrize(
+    ("rule", "classes", "path"),
+    [
+        pytest.param("/w/<wide:rest>", {"wide": WideConverter}, "/w/{rest:path}", id="wide"),
+        pytest.param("/n/<narrow:x>", {"narrow": NarrowConverter}, "/n/{x}", id="narrow"),
+        pytest.param("/u/<old:x>", {"old": Unmarked}, "/u/{x}", id="unmarked-isolating"),
+        pytest.param("/p/<path:x>", {"path": Unmarked}, "/p/{x:path}", id="unmarked-path"),
+        pytest.param("/p/<path:x>", {"path": NarrowConverter}, "/p/{x}", id="path-overridden"),
+        pytest.param("/x/<x>", {"default": WideConverter}, "/x/{x:path}", id="default-wide"),
+        pytest.param("/m/<missing:x>", {}, "/m/{x}", id="not-in-the-map"),
+        pytest.param("/p/<path:x>", {}, "/p/{x:path}", id="path-not-in-the-map"),
+    ],
+)
+def test_to_fastapi_path_asks_the_converter_classes(
+    rule: str, classes: dict[str, type], path: str
+) -> None:
+    assert to_fastapi_path(rule, classes) == path
+
+
+def test_werkzeugs_own_converters_agree_with_the_string_translation() -> None:
+    classes = Map().converters
+    rules = [f"/a/<{name}:x>" for name in classes]
+    assert [to_fastapi_path(r, classes) for r in rules] == [to_fastapi_path(r) for r in rules]
 
 
 # --- legacy_routes ---------------------------------------------------------------------
@@ -215,6 +248,19 @@ def test_legacy_route_fastapi_path_and_repr(flask_routes: dict[str, LegacyRoute]
     assert route.fastapi_path == "/things/{a}/{b}"
     assert repr(route) == "LegacyRoute('thing', '/things/<int:a>/<b>', [DELETE,GET,POST])"
     assert flask_routes["static"].fastapi_path == "/static/{filename:path}"
+
+
+@pytest.mark.parametrize("endpoint", list(converters.RULES))
+def test_legacy_routes_translate_every_converter(endpoint: str) -> None:
+    routes = {route.endpoint: route for route in legacy_routes(converters.create_legacy())}
+    assert routes[endpoint].fastapi_path == converters.RULES[endpoint][1]
+
+
+def test_a_route_made_by_hand_translates_its_rule_by_name() -> None:
+    route = LegacyRoute("w", "/w/<wide:x>/<path:p>", frozenset({"GET"}), ("p", "x"))
+    assert route.fastapi_path == "/w/{x}/{p:path}"  # no url_map: `wide` assumed isolating
+    given = LegacyRoute("w", "/w/<wide:x>", frozenset({"GET"}), ("x",), fastapi_path="/w/{x:path}")
+    assert given.fastapi_path == "/w/{x:path}"
 
 
 # --- modern_routes ---------------------------------------------------------------------

@@ -226,12 +226,7 @@ def _refusals(
                 has_cases=has_cases,
                 run=run,
             )
-            if Lack.NO_PATH in ready.lacks:
-                reasons.append(
-                    f"{endpoint}: rule {change.rule!r} has no FastAPI translation; set "
-                    "modern_path on its entry to the path of the modern handler."
-                )
-            elif Lack.NO_HANDLER in ready.lacks:
+            if Lack.NO_HANDLER in ready.lacks:
                 reasons.append(
                     f"{modern_app} has no handler for {method} {ready.path} ({endpoint}). Port "
                     f"it first (routeshift scaffold {endpoint} --method {method}), or set "

@@ -171,8 +171,8 @@ def legacy_operations(
 ) -> tuple[LegacyOperation, ...]:
     """One LegacyOperation per (rule, method) of the legacy app's routes: the routes
     of the migration only (no static files, no rule without a view, no HEAD or OPTIONS),
-    each at its port's path (the entry's modern_path, else the rule's translation; a
-    rule that has neither is left out). `converters` and `views` are the Flask app's
+    each at its port's path (the entry's modern_path, else the rule's translation,
+    `LegacyRoute.fastapi_path`). `converters` and `views` are the Flask app's
     `url_map.converters` and `view_functions`."""
     entries: dict[tuple[str, str, str], Entry] = {}
     for listed in registry.routes:
@@ -187,8 +187,6 @@ def legacy_operations(
                 continue
             entry = entries.get((route.endpoint, route.rule, method))
             path = (entry.modern_path if entry is not None else None) or route.fastapi_path
-            if path is None:
-                continue
             path = _CONVERTOR.sub(r"{\1}", path)
             names = re.findall(r"\{([^{}]+)\}", path)
             found.append(

@@ -187,7 +187,7 @@ def ported_paths(registry: Registry, legacy: Iterable[LegacyRoute]) -> frozenset
     pairs: set[tuple[str, str]] = set()
     for route in legacy:
         path = route.fastapi_path
-        if path is not None and route.has_view:
+        if route.has_view:
             pairs.update((path, method) for method in route.methods)
             if "GET" in route.methods:
                 pairs.add((path, "HEAD"))

@@ -58,8 +58,9 @@ from routeshift.prove.cases import Case
 from routeshift.prove.harness import Harness, StateHook, no_state
 from routeshift.prove.results import CaseResult
 from routeshift.prove.strategies import strategy_for
+from routeshift.registry.fit import handler_path
 from routeshift.registry.model import Entry, Registry
-from routeshift.routes import flat_routes, to_fastapi_path
+from routeshift.routes import LegacyRoute, flat_routes
 from routeshift.store.records import CaseOutcome
 
 ENV_EXAMPLES = "ROUTESHIFT_GENERATED_EXAMPLES"
@@ -130,12 +131,17 @@ def generated_cases(
 ) -> SearchStrategy[Case]:
     """Cases for a registry entry that the legacy app's url_map routes to that entry."""
     entry = entry_of(harness.registry, route, method)
-    path = entry.modern_path or to_fastapi_path(entry.rule)
-    if path is None:
-        raise GenerateError(
-            f"{entry!r}: the rule's converter has no FastAPI translation; set modern_path "
-            "in the entry."
-        )
+    # the path the registry check holds the handler at: the rule translated with the
+    # legacy url_map's converters (a drifted rule: by converter name only)
+    legacy = next(
+        (
+            r
+            for r in harness.apps.legacy_routes
+            if (r.endpoint, r.rule) == (entry.endpoint, entry.rule)
+        ),
+        LegacyRoute(entry.endpoint, entry.rule, frozenset(), ()),
+    )
+    path = handler_path(entry, legacy)
     modern_route = find_modern_route(harness.apps.modern, path, method.upper())
     adapter = harness.apps.legacy.url_map.bind("localhost")
     cases = strategy_for(modern_route, entry.endpoint, method, unicode_paths=unicode_paths)

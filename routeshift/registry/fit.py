@@ -17,9 +17,9 @@ from routeshift.routes import LegacyRoute, ModernRoute, handler_index
 __all__ = ["check_routes", "handler_path"]
 
 
-def handler_path(entry: Entry | None, route: LegacyRoute) -> str | None:
+def handler_path(entry: Entry | None, route: LegacyRoute) -> str:
     """The FastAPI path of a route's port: the entry's modern_path, else the rule's
-    translation (None when a converter has none)."""
+    translation (`LegacyRoute.fastapi_path`)."""
     return (entry.modern_path if entry is not None else None) or route.fastapi_path
 
 
@@ -101,18 +101,9 @@ def _check_handler(
     here = ("routes", index)
     label = f"{describe(here)} ({entry.endpoint})"
     path = handler_path(entry, route)
-    missing = missing_handlers(path, entry.methods, handlers)
-    if missing is None:
-        return [
-            registry.problem(
-                here + ("rule",),
-                f"{label}: rule {entry.rule!r} uses a converter FastAPI has no equivalent for; "
-                "set modern_path to the FastAPI path of its handler.",
-            )
-        ]
     problems = []
-    for method in missing:
-        near = did_you_mean(path or "", sorted({p for p, m in handlers if m == method}))
+    for method in missing_handlers(path, entry.methods, handlers):
+        near = did_you_mean(path, sorted({p for p, m in handlers if m == method}))
         problems.append(
             registry.problem(
                 here + ("state",),

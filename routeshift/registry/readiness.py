@@ -3,8 +3,8 @@
 
 A route's port is ready for a state when
 
-- its FastAPI path is known (the rule's translation, or the entry's `modern_path`) and
-  the modern app has a handler for every method of it (every state past legacy);
+- the modern app has a handler for every method at its FastAPI path, the rule's
+  translation or the entry's `modern_path` (every state past legacy);
 - for canary and modern, which serve clients from modern, also: the endpoint has
   contract cases and its latest contract run passed (ran cases, none failed).
 
@@ -35,7 +35,6 @@ __all__ = [
 class Lack(enum.StrEnum):
     """What keeps a route from a state."""
 
-    NO_PATH = "no-path"  # no FastAPI translation of the rule and no modern_path
     NO_HANDLER = "no-handler"  # the modern app serves not every method at the path
     NO_CASES = "no-cases"  # no contract case file for the endpoint
     NEVER_RUN = "never-run"  # its cases were never run
@@ -57,7 +56,7 @@ class Readiness:
     """Whether a route may take a state, and if not, what it lacks."""
 
     state: State
-    path: str | None
+    path: str
     missing: tuple[str, ...] = ()  # methods the modern app has no handler for
     lacks: tuple[Lack, ...] = ()
 
@@ -81,17 +80,15 @@ def passing(run: LatestRun) -> bool:
 
 
 def missing_handlers(
-    path: str | None, methods: Iterable[str], handlers: frozenset[tuple[str, str]]
-) -> tuple[str, ...] | None:
-    """The methods with no modern handler at `path`; None when the path is unknown."""
-    if path is None:
-        return None
+    path: str, methods: Iterable[str], handlers: frozenset[tuple[str, str]]
+) -> tuple[str, ...]:
+    """The methods with no modern handler at `path`."""
     return tuple(m for m in methods if (path, m) not in handlers)
 
 
 def readiness(
     state: State,
-    path: str | None,
+    path: str,
     methods: Iterable[str],
     handlers: frozenset[tuple[str, str]],
     *,
@@ -103,9 +100,7 @@ def readiness(
         return Readiness(state, path)
     lacks: list[Lack] = []
     missing = missing_handlers(path, methods, handlers)
-    if missing is None:
-        lacks.append(Lack.NO_PATH)
-    elif missing:
+    if missing:
         lacks.append(Lack.NO_HANDLER)
     if needs_proof(state):
         if not has_cases:
@@ -114,4 +109,4 @@ def readiness(
             lacks.append(Lack.NEVER_RUN)
         elif not passing(run):
             lacks.append(Lack.RUN_FAILED)
-    return Readiness(state, path, missing or (), tuple(lacks))
+    return Readiness(state, path, missing, tuple(lacks))

@@ -140,7 +140,9 @@ def find_route(routes: Sequence[LegacyRoute], endpoint: str, rule: str | None) -
             f"{did_you_mean(chosen, rules)}"
         )
     methods = frozenset().union(*(r.methods for r in same))
-    return LegacyRoute(endpoint, chosen, methods, same[0].arguments)
+    return LegacyRoute(
+        endpoint, chosen, methods, same[0].arguments, fastapi_path=same[0].fastapi_path
+    )
 
 
 def select_methods(route: LegacyRoute, method: str | None) -> tuple[str, ...]:
@@ -244,7 +246,7 @@ def example_cases(
     """One case per method at the rule's example path (werkzeug builds it from example
     values); none when the rule takes no value of the examples (a custom converter)."""
     adapter = apps.legacy.url_map.bind("localhost")
-    values = example_values(translate_rule(route.rule))
+    values = example_values(translate_rule(route.rule, route.fastapi_path))
     found = []
     for method in methods:
         try:
@@ -292,7 +294,7 @@ def plan_scaffold(
     route = find_route(apps.legacy_routes, endpoint, rule)
     methods = select_methods(route, method)
     entry = _entry(registry, route)
-    translation = translate_rule(route.rule)
+    translation = translate_rule(route.rule, route.fastapi_path)
     case_path = registry.contracts_dir / f"{endpoint}.yaml"
     written = (Path(registry.settings.contracts_dir) / f"{endpoint}.yaml").as_posix()
     from_file = load_cases(case_path, endpoint) if case_path.is_file() else ()
@@ -462,11 +464,6 @@ def _notes(
         notes.append(
             f"{route.endpoint} {route.rule} has no entry in {display_path(registry.path)}: add one "
             "(state: legacy) or run `routeshift sync`."
-        )
-    if spec.translation.needs_modern_path and not (entry and entry.modern_path):
-        notes.append(
-            f"the rule {route.rule} uses a converter FastAPI has no path syntax for: set "
-            f"`modern_path: {spec.fastapi_path}` on its registry entry."
         )
     modern = registry.model.modern_app
     for method in methods:

@@ -62,38 +62,31 @@ class PathParameter:
 
 @dataclass(frozen=True, slots=True)
 class PathTranslation:
-    """A werkzeug rule as a FastAPI path with its typed parameters.
-
-    `needs_modern_path` is True when routeshift's own translation (discovery) has none
-    for the rule (any, uuid, custom converters): the registry entry then names the path
-    with `modern_path`.
-    """
+    """A werkzeug rule as a FastAPI path with its typed parameters."""
 
     rule: str
     path: str
     parameters: tuple[PathParameter, ...]
-    needs_modern_path: bool = False
 
 
-def translate_rule(rule: str) -> PathTranslation:
+def translate_rule(rule: str, path: str | None = None) -> PathTranslation:
     """`/users/<int:user_id>` -> `/users/{user_id}` with `user_id: int`.
 
     int -> int, float -> float, string and plain `<x>` -> str, path -> str as `{x:path}`,
     uuid -> uuid.UUID, any(a, b) -> Literal["a", "b"]; other converters -> str.
+    `path` is the rule's FastAPI path as discovery translated it
+    (`LegacyRoute.fastapi_path`, which knows the app's custom converters); without it,
+    `routeshift.routes.to_fastapi_path(rule)`.
     """
-    parameters: list[PathParameter] = []
+    parameters = tuple(_parameter(match) for match in RULE_VARIABLE.finditer(rule))
+    return PathTranslation(rule, path if path is not None else to_fastapi_path(rule), parameters)
 
-    def replace(match: re.Match[str]) -> str:
-        converter = match.group("converter") or "default"
-        arguments = (match.group("args") or "").strip()
-        name = match.group("name")
-        parameters.append(
-            PathParameter(name, converter, arguments, _annotation(converter, arguments))
-        )
-        return "{" + name + (":path" if converter == "path" else "") + "}"
 
-    path = RULE_VARIABLE.sub(replace, rule)
-    return PathTranslation(rule, path, tuple(parameters), to_fastapi_path(rule) is None)
+def _parameter(match: re.Match[str]) -> PathParameter:
+    converter = match.group("converter") or "default"
+    arguments = (match.group("args") or "").strip()
+    annotation = _annotation(converter, arguments)
+    return PathParameter(match.group("name"), converter, arguments, annotation)
 
 
 def _annotation(converter: str, arguments: str) -> str:

@@ -202,11 +202,11 @@ class _Gate:
         line, where = self.where(loc)
         return line, Finding(level, code, where, message, fix)
 
-    def modern_path(self, entry: Entry, route: LegacyRoute) -> str | None:
+    def modern_path(self, entry: Entry, route: LegacyRoute) -> str:
         return handler_path(entry, route)
 
-    def missing_handlers(self, entry: Entry, route: LegacyRoute) -> tuple[str, ...] | None:
-        """Methods of the entry the modern app has no handler for (None: no path known)."""
+    def missing_handlers(self, entry: Entry, route: LegacyRoute) -> tuple[str, ...]:
+        """Methods of the entry the modern app has no handler for."""
         return missing_handlers(self.modern_path(entry, route), entry.methods, self.apps.handlers)
 
     def readiness(self, entry: Entry, route: LegacyRoute, state: State) -> Readiness:
@@ -243,7 +243,7 @@ class _Gate:
             if entry.state is State.LEGACY:
                 if self.readiness(entry, route, State.MODERN).ready:
                     ready.setdefault(entry.endpoint, []).append((index, entry))
-                elif self.missing_handlers(entry, route) != ():
+                elif self.missing_handlers(entry, route):
                     not_ready.add(entry.endpoint)
                 continue
             missing = self.missing_handlers(entry, route)

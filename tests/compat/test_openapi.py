@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi import FastAPI
+from fixture_apps import converters
 from flask import Blueprint, Flask
 from flask.views import MethodView
 from werkzeug.routing import BaseConverter, IntegerConverter, Map
@@ -156,8 +158,7 @@ ROUTES = """\
    shadow_writes: true}
 - {endpoint: notes, rule: /notes, methods: [GET], state: canary, percent: 10}
 - {endpoint: notes, rule: /notes, methods: [POST], state: legacy}
-- {endpoint: users.by_key, rule: '/users/by-key/<uuid:key>', methods: [GET], state: legacy,
-   modern_path: '/users/by-key/{key}'}
+- {endpoint: users.by_key, rule: '/users/by-key/<uuid:key>', methods: [GET], state: legacy}
 - {endpoint: gone, rule: /gone, methods: [GET], state: modern, retired: true}
 """
 
@@ -273,16 +274,39 @@ def test_converters_reach_the_document(merged: dict[str, Any]) -> None:
         ("name", "string"),
     ]
     (key,) = merged["paths"]["/users/by-key/{key}"]["get"]["parameters"]
-    assert key["schema"]["format"] == "uuid"  # at its modern_path
+    assert key["schema"]["format"] == "uuid"  # at the rule's translation
 
 
-def test_left_out_head_options_static_view_less_retired_and_untranslatable() -> None:
-    app = create_legacy()
-    registry = registry_of(ROUTES.replace("modern_path: '/users/by-key/{key}'", "owner: x"))
-    operations = operations_of(app, registry)
+def test_left_out_head_options_static_view_less_and_retired() -> None:
+    operations = operations_of(create_legacy(), registry_of())
     assert {op.method for op in operations} == {"GET", "PUT", "POST"}
     endpoints = {op.endpoint for op in operations}
-    assert endpoints == {"users.get_user", "users.avatar", "notes", "slow"}  # no uuid rule
+    assert endpoints == {"users.get_user", "users.avatar", "users.by_key", "notes", "slow"}
+
+
+def test_every_converter_is_documented_at_its_translation() -> None:
+    app = converters.create_legacy()
+    routes = yaml.safe_dump(converters.registry_routes("legacy"))
+    operations = {op.endpoint: op for op in operations_of(app, registry_of(routes))}
+    assert {e: op.path for e, op in operations.items()} == {
+        e: path.replace(":path", "") for e, (_, path) in converters.RULES.items()
+    }
+    assert operations["uuid"].parameters[0]["schema"]["format"] == "uuid"
+    assert operations["any"].parameters[0]["schema"]["enum"] == ["a", "b"]
+
+
+def test_a_ported_uuid_rule_is_the_modern_operation() -> None:
+    modern = converters.create_modern().openapi()
+    routes = [
+        {**r, "state": "modern"} if r["endpoint"] == "uuid" else r
+        for r in converters.registry_routes("legacy")
+    ]
+    ported = yaml.safe_dump(routes)
+    merged = merge_openapi(modern, operations_of(converters.create_legacy(), registry_of(ported)))
+    thing = merged["paths"]["/things/{key}"]["get"]
+    assert thing == {**modern["paths"]["/things/{key}"]["get"], STATE_KEY: "modern"}
+    assert merged["paths"]["/wide/{x}"]["get"][STATE_KEY] == "legacy"
+    assert "/wide/{x:path}" not in merged["paths"]
 
 
 def test_operation_ids_are_unique_in_the_document() -> None:

@@ -18,13 +18,14 @@ import httpx
 import pytest
 from conftest import SHOP_ROUTES, write_registry
 from fastapi import FastAPI
+from fixture_apps import converters
 
 from routeshift.apps.pair import load_apps
 from routeshift.compare import Reply
 from routeshift.errors import ScaffoldError, ScaffoldExists
 from routeshift.prove.cases import case, load_cases
 from routeshift.registry.load import load_registry
-from routeshift.routes import LegacyRoute, modern_routes
+from routeshift.routes import LegacyRoute, legacy_routes, modern_routes
 from routeshift.scaffold.plan import (
     Package,
     date_helper,
@@ -53,39 +54,43 @@ DATE = "Tue, 02 Jan 2024 03:04:05 GMT"
 
 
 @pytest.mark.parametrize(
-    ("rule", "path", "annotations", "needs_modern_path"),
+    ("rule", "path", "annotations"),
     [
-        pytest.param("/users/<int:user_id>", "/users/{user_id}", ["int"], False, id="int"),
-        pytest.param("/p/<float:amount>", "/p/{amount}", ["float"], False, id="float"),
-        pytest.param("/tags/<name>", "/tags/{name}", ["str"], False, id="default"),
-        pytest.param("/c/<string(length=2):code>", "/c/{code}", ["str"], False, id="string"),
-        pytest.param("/files/<path:name>", "/files/{name:path}", ["str"], False, id="path"),
-        pytest.param("/t/<uuid:task_id>", "/t/{task_id}", ["uuid.UUID"], True, id="uuid"),
+        pytest.param("/users/<int:user_id>", "/users/{user_id}", ["int"], id="int"),
+        pytest.param("/p/<float:amount>", "/p/{amount}", ["float"], id="float"),
+        pytest.param("/tags/<name>", "/tags/{name}", ["str"], id="default"),
+        pytest.param("/c/<string(length=2):code>", "/c/{code}", ["str"], id="string"),
+        pytest.param("/files/<path:name>", "/files/{name:path}", ["str"], id="path"),
+        pytest.param("/t/<uuid:task_id>", "/t/{task_id}", ["uuid.UUID"], id="uuid"),
         pytest.param(
             "/pages/<any(about, help):name>",
             "/pages/{name}",
             ['Literal["about", "help"]'],
-            True,
             id="any",
         ),
-        pytest.param("/x/<custom(1):value>", "/x/{value}", ["str"], True, id="custom"),
+        pytest.param("/x/<custom(1):value>", "/x/{value}", ["str"], id="custom"),
         pytest.param(
             "/a/<int(min=1):a>/b/<b>/<path:rest>",
             "/a/{a}/b/{b}/{rest:path}",
             ["int", "str", "str"],
-            False,
             id="several",
         ),
-        pytest.param("/", "/", [], False, id="no-parameters"),
+        pytest.param("/", "/", [], id="no-parameters"),
     ],
 )
-def test_translate_rule(
-    rule: str, path: str, annotations: list[str], needs_modern_path: bool
-) -> None:
+def test_translate_rule(rule: str, path: str, annotations: list[str]) -> None:
     translation = translate_rule(rule)
     assert translation.path == path
     assert [p.annotation for p in translation.parameters] == annotations
-    assert translation.needs_modern_path is needs_modern_path
+
+
+def test_translate_rule_takes_discoverys_path() -> None:
+    """A custom converter across `/` is `{x:path}` only the url_map knows."""
+    (route,) = [r for r in legacy_routes(converters.create_legacy()) if r.endpoint == "wide"]
+    translation = translate_rule(route.rule, route.fastapi_path)
+    assert translation.path == "/wide/{x:path}"
+    assert [p.converter for p in translation.parameters] == ["wide"]
+    assert translate_rule(route.rule).path == "/wide/{x}"  # by name: assumed one segment
 
 
 def test_parameter_remembers_the_werkzeug_converter() -> None:
@@ -504,6 +509,32 @@ def test_shop_any_rule_note_and_literal(shop: tuple[Any, Any], tmp_path: Path) -
     assert 'async def page(name: Literal["about", "help"]) -> PageResponse:' in planned.module.text
     assert not any("modern_path" in note for note in planned.notes)  # the entry has one
     assert get(app_with(load_module(planned.module.text)), "/pages/other").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "sample", "path"),
+    [
+        pytest.param("uuid", f"/things/{uuid.UUID(int=1)}", "/things/{key}", id="uuid"),
+        pytest.param("wide", "/wide/a/b", "/wide/{x:path}", id="custom-part-isolating-false"),
+    ],
+)
+def test_scaffold_writes_the_port_at_the_rules_translation(
+    tmp_path: Path, endpoint: str, sample: str, path: str
+) -> None:
+    registry = load_registry(
+        write_registry(
+            tmp_path,
+            converters.registry_routes("legacy"),
+            legacy_app="fixture_apps.converters:create_legacy()",
+            modern_app="fastapi:FastAPI()",
+        )
+    )
+    planned = plan_scaffold(
+        registry, load_apps(registry), endpoint, sample=sample, out=tmp_path / "m.py"
+    )
+    assert not any("modern_path" in note for note in planned.notes), planned.notes
+    (route,) = modern_routes(app_with(load_module(planned.module.text)))
+    assert route.path == path
 
 
 def test_cases_of_another_rule_of_the_endpoint_are_left_out(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ class RouteRow:
     endpoint: str
     method: str
     rule: str
-    fastapi_path: str | None
+    fastapi_path: str
     state: str
     modern_handler: bool
 
@@ -59,7 +59,7 @@ def route_rows(registry: Registry, apps: Apps) -> list[RouteRow]:
                     rule=route.rule,
                     fastapi_path=path,
                     state=found.state.value if found else UNREGISTERED,
-                    modern_handler=path is not None and (path, method) in apps.handlers,
+                    modern_handler=(path, method) in apps.handlers,
                 )
             )
     return rows
@@ -72,7 +72,7 @@ def format_table(rows: list[RouteRow]) -> str:
             r.endpoint,
             r.method,
             r.rule,
-            r.fastapi_path or "-",
+            r.fastapi_path,
             r.state,
             "yes" if r.modern_handler else "no",
         )

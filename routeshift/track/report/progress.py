@@ -170,7 +170,7 @@ class RouteProgress:
 
     endpoint: str
     rule: str
-    fastapi_path: str | None
+    fastapi_path: str
     methods: tuple[MethodProgress, ...]
     owner: str | None
     has_cases: bool
@@ -346,7 +346,7 @@ def _route_progress(
             MethodProgress(
                 method=method,
                 state=state,
-                modern_handler=path is not None and (path, method) in handlers,
+                modern_handler=(path, method) in handlers,
                 verified=state == State.MODERN and run is not None and run.ok,
             )
         )

@@ -27,6 +27,7 @@ of these.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,28 +75,73 @@ class Problem:
 
 
 class FileError(RouteshiftError):
-    """A file is invalid; `problems` lists every problem found."""
+    """A file is invalid; `problems` lists every problem found.
+
+    The message shows at most SHOWN lines of them: past that, problems that share a
+    cause (the same message but for names and numbers) are one line, with the places of
+    the first few, and what does not fit ends in "and N more" and `more_hint`.
+    """
 
     what = "invalid file"
+    #: how many lines of problems the message shows at most
+    SHOWN = 20
+    #: where all of them are listed, said after "and N more" (e.g. "(... lists them all)")
+    more_hint = ""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         assert problems, "a FileError needs at least one problem"
         self.problems = tuple(problems)
         count = len(self.problems)
         head = self.what if count == 1 else f"{self.what} ({count} problems)"
-        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+        lines = _summary(self.problems, self.SHOWN, self.more_hint)
+        super().__init__(head + ":\n" + "\n".join(f"  {line}" for line in lines))
 
 
 class RegistryError(FileError):
     """The registry file is invalid."""
 
     what = "invalid registry"
+    more_hint = "(routeshift check --format json lists them all)"
 
 
 class CaseFileError(FileError):
     """A contract case file is invalid."""
 
     what = "invalid case file"
+
+
+#: what a message says beyond its cause: quoted names and numbers
+_PARTICULARS = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`|\d+")
+#: how many places a grouped line names
+_PLACES = 3
+
+
+def _summary(problems: Sequence[Problem], shown: int, more_hint: str) -> list[str]:
+    """At most `shown` lines: every problem, or past `shown` of them, one line per cause
+    (the first few places of each) and "and N more"."""
+    if len(problems) <= shown:
+        return [str(p) for p in problems]
+    groups: dict[tuple[str, str], list[Problem]] = {}
+    for problem in problems:
+        cause = (problem.file, _PARTICULARS.sub("_", problem.message))
+        groups.setdefault(cause, []).append(problem)
+    lines = [_grouped(group) for group in list(groups.values())[:shown]]
+    left = sum(len(group) for group in list(groups.values())[shown:])
+    if left:
+        lines.append(f"and {left} more {more_hint}".rstrip())
+    return lines
+
+
+def _grouped(group: list[Problem]) -> str:
+    """'file:12: message (199 more like it, at lines 24, 36, 48 and 196 more)'."""
+    first, rest = group[0], group[1:]
+    if not rest:
+        return str(first)
+    places = [str(p.line) for p in rest[:_PLACES] if p.line]
+    word = "line" if len(places) == 1 else "lines"
+    at = f", at {word} {', '.join(places)}" if places else ""
+    more = f" and {len(rest) - _PLACES} more" if len(rest) > _PLACES else ""
+    return f"{first} ({len(rest)} more like it{at}{more})"
 
 
 class AppImportError(RouteshiftError):

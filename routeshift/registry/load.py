@@ -14,7 +14,14 @@ from pydantic import BaseModel, ValidationError
 
 from routeshift.errors import FileError, Problem, RegistryError
 from routeshift.registry.model import Accept, Entry, Registry, RegistryModel, Settings, check_states
-from routeshift.registry.source import Loc, by_line, describe, parse_yaml, validation_message
+from routeshift.registry.source import (
+    MAX_CHARS,
+    Loc,
+    by_line,
+    describe,
+    parse_yaml,
+    validation_message,
+)
 
 __all__ = [
     "DEFAULT_PATH",
@@ -40,6 +47,13 @@ def load_registry(path: str | os.PathLike[str]) -> Registry:
     """Read, parse and validate a registry file; raise RegistryError with every problem."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_CHARS:  # refused before it is read (bytes; at least its characters)
+            message = (
+                f"the file is {size:,} bytes long; routeshift refuses more than "
+                f"{MAX_CHARS:,}. Split it, or remove what it repeats."
+            )
+            raise RegistryError([Problem(str(path), 0, message)])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RegistryError(

@@ -12,6 +12,9 @@ ruamel.yaml keeps the blank and comment lines that follow a node on the comment 
 the last scalar before them. A key or an item added after that scalar must take those
 lines along (`take_trailing`, `give_trailing`), or they would end up above it;
 `set_after` and `delete_key` do so.
+
+Before ruamel.yaml reads a text, `check_limits` (routeshift.registry.source) refuses one
+built to exhaust a loader (an alias bomb, too deep, too long): EditError, at its line.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.scalarstring import ScalarString, SingleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
-from routeshift.errors import EditError
+from routeshift.errors import EditError, FileError
+from routeshift.registry.source import check_limits
 
 __all__ = [
     "Document",
@@ -67,6 +71,12 @@ class Document:
         self._before: str | None = None
 
     def _load(self) -> CommentedMap:
+        try:
+            check_limits(self.text, self.what)
+        except FileError as exc:
+            raise EditError("; ".join(map(str, exc.problems))) from None
+        except pyyaml.YAMLError as exc:  # the registry is read with PyYAML everywhere else
+            raise EditError(f"{self.what} is not YAML that can be edited: {exc}") from None
         try:
             data = self.yaml.load(self.text)
         except YAMLError as exc:

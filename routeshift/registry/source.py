@@ -3,6 +3,13 @@
 PyYAML's C parser builds the node tree; the marks of keys and values are indexed by
 their location (("routes", 3, "state")) before the document is constructed. A key given
 twice in one mapping, which PyYAML would silently resolve, is a problem here.
+
+Before anything walks a document, `check_limits` reads its events once (linear in the
+text) and refuses one built to exhaust the loader: more than MAX_CHARS characters,
+nesting deeper than MAX_DEPTH, aliases that expand it by more than MAX_ALIAS_NODES nodes
+(the "billion laughs": nine anchors, each a list of nine aliases of the one before, make
+a few hundred bytes stand for 387 million values), or an alias inside its own anchor.
+The ruamel.yaml round trip (routeshift.registry.roundtrip) calls it too.
 """
 
 from __future__ import annotations
@@ -16,8 +23,12 @@ from pydantic import BaseModel
 from routeshift.errors import FileError, Problem, did_you_mean
 
 __all__ = [
+    "MAX_ALIAS_NODES",
+    "MAX_CHARS",
+    "MAX_DEPTH",
     "Loc",
     "by_line",
+    "check_limits",
     "describe",
     "line_of",
     "parse_yaml",
@@ -26,14 +37,28 @@ __all__ = [
 
 Loc = tuple[str | int, ...]
 
+#: the longest file read (a registry of 5,000 routes is well under 1 MB)
+MAX_CHARS = 16 * 1024 * 1024
+#: the deepest nesting of mappings and lists, aliases expanded
+MAX_DEPTH = 100
+#: the most nodes that aliases may add to a document once they are expanded
+MAX_ALIAS_NODES = 100_000
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
-    """The document and the line of every location in it; raises FileError."""
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(text)
+    """The document and the line of every location in it; raises FileError.
+
+    The document is held to `check_limits` before it is composed; a text without an
+    anchor (`&name`) has no alias to expand, and its depth is checked as it is indexed
+    (the parser's own limit, 1,000, holds until then), so it costs no second pass."""
+    loader = _LOADER(text)
     marks: dict[Loc, int] = {}
     problems: list[Problem] = []
     try:
+        if "&" in text or len(text) > MAX_CHARS:
+            check_limits(text, file)
         node = loader.get_single_node()
         if node is None:
             return None, {}
@@ -53,6 +78,127 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
     return data, marks
 
 
+def check_limits(text: str, file: str) -> None:
+    """Raise FileError, at its line, for a document that would exhaust a YAML loader.
+
+    One pass over the parser's events, none over the document: each anchor's size (its
+    nodes, aliases expanded) and height are summed as the events arrive, so a bomb costs
+    what its text costs. A syntax error is the parser's yaml.YAMLError, as from a load.
+    """
+    if len(text) > MAX_CHARS:
+        raise FileError(
+            [
+                Problem(
+                    file,
+                    0,
+                    f"the file is {len(text):,} characters long; routeshift refuses more "
+                    f"than {MAX_CHARS:,}. Split it, or remove what it repeats.",
+                )
+            ]
+        )
+    parser = _LOADER(text)
+    try:
+        _check_events(parser, file)
+    finally:
+        parser.dispose()
+
+
+class _Frame:
+    """An open mapping or list: its anchor, its nodes so far and its height."""
+
+    __slots__ = ("anchor", "height", "size")
+
+    def __init__(self, anchor: str | None) -> None:
+        self.anchor = anchor
+        self.size = 1
+        self.height = 1
+
+
+def _check_events(parser: Any, file: str) -> None:
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (size, height), once closed
+    stack: list[_Frame] = []
+    added = 0  # nodes the aliases add, expanded (stopped at _CEILING)
+    over = 0  # the line of the alias that took `added` past MAX_ALIAS_NODES
+    get_event = parser.get_event
+    while True:
+        event = get_event()
+        kind = type(event)
+        if kind is yaml.ScalarEvent:  # the most of them: first, and quick
+            size = height = 1
+            if event.anchor is not None:
+                anchors[event.anchor] = (1, 1)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            stack.append(_Frame(event.anchor))
+            if len(stack) > MAX_DEPTH:
+                raise FileError([_too_deep(file, _line(event))])
+            continue
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            frame = stack.pop()
+            size, height = frame.size, frame.height
+            if frame.anchor is not None:
+                anchors[frame.anchor] = (size, height)
+        elif kind is yaml.AliasEvent:
+            if any(frame.anchor == event.anchor for frame in stack):
+                raise FileError([_recursive(file, _line(event))])
+            size, height = anchors.get(event.anchor, (1, 1))
+            added = min(added + size, _CEILING)
+            if added > MAX_ALIAS_NODES and not over:
+                over = _line(event)  # counted on to the end, for the figure: linear
+            if len(stack) + height > MAX_DEPTH:
+                raise FileError([_too_deep(file, _line(event))])
+        elif kind is yaml.StreamEndEvent:
+            break
+        else:  # stream start, document start and end
+            continue
+        if stack:
+            top = stack[-1]
+            top.size = min(top.size + size, _CEILING)
+            if height >= top.height:
+                top.height = height + 1
+    if over:
+        raise FileError([_bomb(file, over, added)])
+
+
+#: counts stop here: a figure past it says enough, and sums stay small integers
+_CEILING = 10**15
+
+
+def _bomb(file: str, line: int, added: int) -> Problem:
+    """Aliases that expand past MAX_ALIAS_NODES, at the alias that went past."""
+    return Problem(
+        file,
+        line,
+        f"the file repeats its aliases (`*name`) until they stand for {_figure(added)} "
+        f'nodes (a YAML "billion laughs"); routeshift refuses more than '
+        f"{MAX_ALIAS_NODES:,}. Write the repeated values out, or alias fewer of them.",
+    )
+
+
+def _figure(count: int) -> str:
+    return f"{count:,}" if count < _CEILING else f"more than {_CEILING:,}"
+
+
+def _line(event: Any) -> int:
+    return int(event.start_mark.line) + 1
+
+
+def _too_deep(file: str, line: int) -> Problem:
+    return Problem(
+        file,
+        line,
+        f"mappings and lists nest more than {MAX_DEPTH} deep here (aliases expanded); "
+        f"routeshift refuses deeper ones. Flatten the value.",
+    )
+
+
+def _recursive(file: str, line: int) -> Problem:
+    return Problem(
+        file,
+        line,
+        "an alias refers to a node that contains it (a recursive alias); write the value out.",
+    )
+
+
 def _index(
     node: yaml.Node,
     loc: Loc,
@@ -63,16 +209,9 @@ def _index(
 ) -> None:
     """Record the line of every value (and of every key, under loc + (key,)) in `marks`."""
     if id(node) in above:  # an alias of a node that contains it: `a: &x [*x]`
-        raise FileError(
-            [
-                Problem(
-                    file,
-                    node.start_mark.line + 1,
-                    "an alias refers to a node that contains "
-                    "it (a recursive alias); write the value out.",
-                )
-            ]
-        )
+        raise FileError([_recursive(file, node.start_mark.line + 1)])
+    if len(above) >= MAX_DEPTH and isinstance(node, yaml.CollectionNode):
+        raise FileError([_too_deep(file, node.start_mark.line + 1)])
     above = above | {id(node)}
     marks.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):

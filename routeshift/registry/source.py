@@ -7,8 +7,9 @@ twice in one mapping, which PyYAML would silently resolve, is a problem here.
 Before anything walks a document, `check_limits` reads its events once (linear in the
 text) and refuses one built to exhaust the loader: more than MAX_CHARS characters,
 nesting deeper than MAX_DEPTH, aliases that expand it by more than MAX_ALIAS_NODES nodes
-(the "billion laughs": nine anchors, each a list of nine aliases of the one before, make
-a few hundred bytes stand for 387 million values), or an alias inside its own anchor.
+or ALIAS_RATIO times the nodes it writes, whichever is more (the "billion laughs": nine
+anchors, each a list of nine aliases of the one before, make a few hundred bytes stand
+for 387 million values), or an alias inside its own anchor.
 The ruamel.yaml round trip (routeshift.registry.roundtrip) calls it too.
 """
 
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 from routeshift.errors import FileError, Problem, did_you_mean
 
 __all__ = [
+    "ALIAS_RATIO",
     "MAX_ALIAS_NODES",
     "MAX_CHARS",
     "MAX_DEPTH",
@@ -43,6 +45,9 @@ MAX_CHARS = 16 * 1024 * 1024
 MAX_DEPTH = 100
 #: the most nodes that aliases may add to a document once they are expanded
 MAX_ALIAS_NODES = 100_000
+#: ... or this many times the nodes the text writes itself, whichever is more: a large
+#: registry whose entries share a block (`<<: *defaults`) adds in proportion to its size
+ALIAS_RATIO = 4
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -118,16 +123,21 @@ def _check_events(parser: Any, file: str) -> None:
     anchors: dict[str, tuple[int, int]] = {}  # anchor -> (size, height), once closed
     stack: list[_Frame] = []
     added = 0  # nodes the aliases add, expanded (stopped at _CEILING)
-    over = 0  # the line of the alias that took `added` past MAX_ALIAS_NODES
+    written = 0  # nodes the text writes itself
+    # (nodes added so far, line) at each alias past MAX_ALIAS_NODES: where it went over
+    # once the limit (which grows with `written`) is known at the end
+    past: list[tuple[int, int]] = []
     get_event = parser.get_event
     while True:
         event = get_event()
         kind = type(event)
         if kind is yaml.ScalarEvent:  # the most of them: first, and quick
             size = height = 1
+            written += 1
             if event.anchor is not None:
                 anchors[event.anchor] = (1, 1)
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            written += 1
             stack.append(_Frame(event.anchor))
             if len(stack) > MAX_DEPTH:
                 raise FileError([_too_deep(file, _line(event))])
@@ -142,8 +152,8 @@ def _check_events(parser: Any, file: str) -> None:
                 raise FileError([_recursive(file, _line(event))])
             size, height = anchors.get(event.anchor, (1, 1))
             added = min(added + size, _CEILING)
-            if added > MAX_ALIAS_NODES and not over:
-                over = _line(event)  # counted on to the end, for the figure: linear
+            if added > MAX_ALIAS_NODES:
+                past.append((added, _line(event)))  # counted on to the end: linear
             if len(stack) + height > MAX_DEPTH:
                 raise FileError([_too_deep(file, _line(event))])
         elif kind is yaml.StreamEndEvent:
@@ -155,22 +165,25 @@ def _check_events(parser: Any, file: str) -> None:
             top.size = min(top.size + size, _CEILING)
             if height >= top.height:
                 top.height = height + 1
-    if over:
-        raise FileError([_bomb(file, over, added)])
+    limit = max(MAX_ALIAS_NODES, ALIAS_RATIO * written)
+    if added > limit:
+        line = next(line for so_far, line in past if so_far > limit)
+        raise FileError([_bomb(file, line, added, limit)])
 
 
 #: counts stop here: a figure past it says enough, and sums stay small integers
 _CEILING = 10**15
 
 
-def _bomb(file: str, line: int, added: int) -> Problem:
-    """Aliases that expand past MAX_ALIAS_NODES, at the alias that went past."""
+def _bomb(file: str, line: int, added: int, limit: int) -> Problem:
+    """Aliases that expand past the limit, at the alias that went past."""
     return Problem(
         file,
         line,
         f"the file repeats its aliases (`*name`) until they stand for {_figure(added)} "
-        f'nodes (a YAML "billion laughs"); routeshift refuses more than '
-        f"{MAX_ALIAS_NODES:,}. Write the repeated values out, or alias fewer of them.",
+        f'nodes (a YAML "billion laughs"); routeshift refuses more than {limit:,} '
+        f"({MAX_ALIAS_NODES:,}, or {ALIAS_RATIO} times the nodes the file writes). Write "
+        "the repeated values out, or alias fewer of them.",
     )
 
 

@@ -203,3 +203,19 @@ def test_twenty_problems_or_fewer_are_each_listed() -> None:
     problems = [Problem("m.yaml", i + 1, f"routes[{i}]: bad.") for i in range(20)]
     lines = str(RegistryError(problems)).splitlines()
     assert lines[1:] == [f"  {p}" for p in problems]
+
+
+def test_a_large_registry_that_shares_a_block_is_not_a_bomb() -> None:
+    """10,000 entries each merging a 5-key `<<: *defaults` add about 110,000 nodes: over
+    the flat limit, but less than ALIAS_RATIO times what the file writes itself."""
+    from routeshift.registry.source import ALIAS_RATIO, MAX_ALIAS_NODES, check_limits
+
+    entries = "".join(
+        f"  - {{<<: *defaults, endpoint: e{n}, rule: /r{n}}}\n" for n in range(10_000)
+    )
+    text = (
+        "defaults: &defaults {methods: [GET], state: legacy, owner: a, notes: b, sample: 1}\n"
+        f"routes:\n{entries}"
+    )
+    check_limits(text, "big.yaml")  # no error
+    assert ALIAS_RATIO * 10_000 * 5 > MAX_ALIAS_NODES  # the case is past the flat limit

@@ -6,8 +6,16 @@ registry then says who serves that route. Order (design, "Request path order"):
 
 1. the modern app's docs paths (/docs, /redoc, /openapi.json as the app sets them);
 2. the legacy Map: a match gives the entry, its state gives the side;
-3. no legacy match: modern-only routes (routes that are not a port of a legacy rule);
+3. no legacy match: the modern app's own answer whenever its router has one other than
+   its 404 (a modern-only route, its 405 with Allow, its redirect_slashes 307, a Mount or
+   a catch-all), looked up in an index of the modern-only routes (`ModernOnly`);
 4. else the legacy app (its 404, its 405, its redirects).
+
+A HEAD is served as a GET without its body wherever the modern side serves the GET and
+its route does not list HEAD (werkzeug does the same). A CORS preflight (OPTIONS with
+Access-Control-Request-Method) goes to the side that serves the method it asks for, so
+that side's CORS policy answers it; a canary route's goes to modern (it carries no
+cohort).
 
 The decision comes out whole: a canary route's side is picked by the request's cohort
 (routeshift.cohort) here, a HEAD the modern side serves as a GET says so
@@ -23,11 +31,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.routing import Match
+from starlette.routing import Match, Mount, Route
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, MapAdapter, RequestRedirect
 
-from routeshift._asgi import header, local_path
+from routeshift._asgi import HTTP_METHODS, header, local_path
 from routeshift.apps.pair import Apps, session_cookies
 from routeshift.cohort import Cohort, goes_modern
 from routeshift.compare import CookieDecoders, Rules
@@ -39,10 +47,12 @@ __all__ = [
     "LEGACY_UNMATCHED",
     "MODERN_ONLY",
     "MODERN_ONLY_DECISION",
+    "MODERN_ONLY_HEAD",
     "UNMATCHED",
     "Canary",
     "Classifier",
     "Decision",
+    "ModernOnly",
     "RouteKey",
     "Shadow",
     "Side",
@@ -109,6 +119,8 @@ class Decision:
 
 LEGACY_UNMATCHED = Decision(Side.LEGACY, UNMATCHED)
 MODERN_ONLY_DECISION = Decision(Side.MODERN, MODERN_ONLY)
+#: a HEAD that a modern-only route serves as a GET (its route does not list HEAD)
+MODERN_ONLY_HEAD = Decision(Side.MODERN, MODERN_ONLY, head_as_get=True)
 
 RouteKey = tuple[str, str, str]  # (endpoint, rule, method)
 
@@ -197,6 +209,159 @@ def ported_paths(registry: Registry, legacy: Iterable[LegacyRoute]) -> frozenset
     return frozenset(pairs)
 
 
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A modern route as the index holds it: `order` is its place in the modern app's
+    routes, `methods` the methods it serves that are no port of a legacy rule (empty
+    for a port; None: a route of no methods, such as a Mount, that answers them all)."""
+
+    order: int
+    route: Any
+    methods: frozenset[str] | None
+
+
+class _Node:
+    """One path segment of the index: literal children, the child of a segment with a
+    parameter (`param`), the claims whose path ends here and those that take any rest."""
+
+    __slots__ = ("children", "param", "end", "rest")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.param: _Node | None = None
+        self.end: list[_Claim] = []
+        self.rest: list[_Claim] = []
+
+    def child(self, segment: str) -> _Node:
+        if "{" in segment:
+            if self.param is None:
+                self.param = _Node()
+            return self.param
+        return self.children.setdefault(segment, _Node())
+
+
+class ModernOnly:
+    """The modern-only routes, indexed by path segment, and the answer the modern app's
+    own router gives a path that no legacy rule matches.
+
+    Every route is in the index, with the methods that are no port of a legacy rule: a
+    path whose first full match is a port's is the legacy rule's (legacy refused it: its
+    404), whatever Starlette would make of it, and a port answers no 405 or redirect of
+    its own. Each segment of a route's path is a literal or, when it holds
+    a parameter, any one segment; a `{x:path}` parameter, a Mount's rest and a route with
+    no path (a route group, a Host) take any rest. The index only narrows the routes to
+    try: each candidate is asked with Starlette's own `matches(scope)`, in the app's
+    order, so the cost of a path does not grow with the number of modern routes.
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[Any],
+        ported: frozenset[tuple[str, str]],
+        *,
+        redirect_slashes: bool = False,
+    ) -> None:
+        self.redirect_slashes = redirect_slashes
+        self._root = _Node()
+        self.size = 0
+        for order, route in enumerate(routes):
+            path = getattr(route, "path", None)
+            methods = getattr(route, "methods", None)
+            modern: frozenset[str] | None = None
+            if methods:
+                modern = frozenset(m for m in methods if (path, m) not in ported)
+            kind = getattr(route, "original_route", route)  # FastAPI's RouteContext
+            if not isinstance(kind, (Route, Mount)):
+                path = None  # a route group, a Host, a route of its own kind: any path
+            self._add(_Claim(order, route, modern), path, mount=isinstance(kind, Mount))
+            self.size += 1
+
+    def __repr__(self) -> str:
+        return f"ModernOnly({self.size} routes, redirect_slashes={self.redirect_slashes})"
+
+    def _add(self, claim: _Claim, path: Any, *, mount: bool) -> None:
+        node = self._root
+        if not isinstance(path, str) or not path.startswith("/"):
+            node.rest.append(claim)  # no path to index by, or a Mount at the root
+            return
+        for segment in path.split("/")[1:]:
+            if ":path}" in segment:
+                node.rest.append(claim)
+                return
+            node = node.child(segment)
+        # a Mount takes its own path and what lies below it
+        (node.rest if mount else node.end).append(claim)
+
+    def candidates(self, path: str) -> list[_Claim]:
+        """The claims that may match `path`, in the modern app's order."""
+        found: list[_Claim] = []
+        segments = path.split("/")[1:] if path.startswith("/") else []
+        pending = [(self._root, 0)]
+        while pending:
+            node, at = pending.pop()
+            found.extend(node.rest)
+            if at == len(segments):
+                found.extend(node.end)
+                continue
+            literal = node.children.get(segments[at])
+            if literal is not None:
+                pending.append((literal, at + 1))
+            if node.param is not None:
+                pending.append((node.param, at + 1))
+        found.sort(key=lambda claim: claim.order)
+        return found
+
+    def answer(
+        self, scope: Mapping[str, Any], method: str, path: str, *, partial: bool = True
+    ) -> Decision | None:
+        """The modern decision for `method` on `path` when the modern router answers it
+        other than with its 404, else None. A HEAD is asked as a GET: a route that serves
+        the GET serves it (its body dropped unless the route lists HEAD). `partial`: a
+        route of the path that serves other methods (the router's 405) or the path with
+        or without its trailing slash (the router's redirect_slashes 307) answer too."""
+        served = "GET" if method == "HEAD" else method
+        probe = scope if scope.get("method") == served else dict(scope, method=served)
+        other_methods = False
+        for claim in self.candidates(path):
+            match, _ = claim.route.matches(probe)
+            if match is Match.FULL:
+                if claim.methods is None:
+                    return MODERN_ONLY_DECISION
+                if served not in claim.methods:
+                    return None  # a port's method on a path its legacy rule refused
+                if method == "HEAD" and "HEAD" not in claim.route.methods:
+                    return MODERN_ONLY_HEAD
+                return MODERN_ONLY_DECISION
+            if match is Match.PARTIAL and claim.methods != frozenset():
+                other_methods = True
+        if not partial:
+            return None
+        if other_methods:
+            return MODERN_ONLY_DECISION
+        if self.redirect_slashes and path != "/" and scope.get("type", "http") == "http":
+            return self._redirect(probe, path)
+        return None
+
+    def _redirect(self, scope: Mapping[str, Any], path: str) -> Decision | None:
+        """Starlette's redirect_slashes: the path with or without its trailing slash
+        matches a route (partly, too)."""
+        flipped = path[:-1] if path.endswith("/") else path + "/"
+        full = scope["path"]
+        other = dict(scope, path=full[:-1] if full.endswith("/") else full + "/")
+        for claim in self.candidates(flipped):
+            if claim.methods != frozenset() and claim.route.matches(other)[0] is not Match.NONE:
+                return MODERN_ONLY_DECISION
+        return None
+
+    def allow(self, scope: Mapping[str, Any], path: str) -> frozenset[str]:
+        """The modern-only methods of the routes that match `path` (for any method)."""
+        extra: set[str] = set()
+        for claim in self.candidates(path):
+            if claim.methods is not None and claim.route.matches(scope)[0] is not Match.NONE:
+                extra.update(claim.methods)
+        return frozenset(extra)
+
+
 class Classifier:
     """Decides the side of each request from the legacy Map, the table and modern routes."""
 
@@ -207,16 +372,17 @@ class Classifier:
         modern_routes: Sequence[Any],
         ported: frozenset[tuple[str, str]],
         docs_paths: frozenset[str] = frozenset(),
+        *,
+        redirect_slashes: bool = False,
     ) -> None:
         self.url_map = url_map
         self.table = table
-        self.modern_routes = tuple(modern_routes)
-        self.ported = ported
+        self.modern_only = ModernOnly(modern_routes, ported, redirect_slashes=redirect_slashes)
         self.docs_paths = docs_paths
         per_host = url_map.host_matching or any(r.subdomain for r in url_map.iter_rules())
         self._adapter: MapAdapter | None = None if per_host else url_map.bind("localhost")
         # (method, path) -> Decision, least recently used first; only where the answer
-        # does not depend on the host
+        # does not depend on the host. A preflight's method is "OPTIONS <asked method>".
         self._cache: OrderedDict[tuple[str, str], Decision] = OrderedDict()
 
     @classmethod
@@ -238,6 +404,8 @@ class Classifier:
             flat_routes(modern),
             ported_paths(registry, apps.legacy_routes),
             frozenset(p for p in docs if isinstance(p, str)),
+            redirect_slashes=getattr(getattr(modern, "router", None), "redirect_slashes", False)
+            is True,
         )
 
     def classify(self, scope: Mapping[str, Any], path: str | None = None) -> Decision:
@@ -254,19 +422,44 @@ class Classifier:
         return decision
 
     def _route(self, scope: Mapping[str, Any], method: str, path: str) -> Decision:
+        asked = _preflight_method(scope) if method == "OPTIONS" else None
         if self._adapter is None:
-            return self._decide(scope, method, path, self._bind(scope))
-        key = (method, path)
+            return self._answer(scope, method, asked, path, self._bind(scope))
+        key = (method, path) if asked is None else (f"OPTIONS {asked}", path)
         cache = self._cache
         decision = cache.get(key)
         if decision is not None:
             cache.move_to_end(key)
             return decision
-        decision = self._decide(scope, method, path, self._adapter)
+        decision = self._answer(scope, method, asked, path, self._adapter)
         cache[key] = decision
         if len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
         return decision
+
+    def _answer(
+        self,
+        scope: Mapping[str, Any],
+        method: str,
+        asked: str | None,
+        path: str,
+        adapter: MapAdapter,
+    ) -> Decision:
+        if asked is None:
+            return self._decide(scope, method, path, adapter)
+        return self._preflight(scope, asked, path, adapter)
+
+    def _preflight(
+        self, scope: Mapping[str, Any], asked: str, path: str, adapter: MapAdapter
+    ) -> Decision:
+        """A CORS preflight goes to the side that serves the method it asks for, so that
+        side's CORS policy answers it; a canary route's to modern (no cohort to ask)."""
+        serves = self._decide(scope, asked, path, adapter)
+        if serves.canary is not None:
+            serves = serves.canary.modern
+        if serves.side is Side.MODERN:
+            return Decision(Side.MODERN, serves.endpoint, serves.rule, entry=serves.entry)
+        return self._decide(scope, "OPTIONS", path, adapter)
 
     def _decide(
         self, scope: Mapping[str, Any], method: str, path: str, adapter: MapAdapter
@@ -278,9 +471,10 @@ class Classifier:
         except RequestRedirect:
             return LEGACY_UNMATCHED
         except MethodNotAllowed:
-            return self._modern_only(scope, method) or self._with_allow(scope)
+            served = self.modern_only.answer(scope, method, path, partial=False)
+            return served or self._with_allow(scope, path)
         except NotFound:
-            return self._modern_only(scope, method) or LEGACY_UNMATCHED
+            return self.modern_only.answer(scope, method, path) or LEGACY_UNMATCHED
         except HTTPException:  # any other routing answer (e.g. WebsocketMismatch): Flask's
             return LEGACY_UNMATCHED
         key = (rule.endpoint, rule.rule, method)
@@ -289,7 +483,7 @@ class Classifier:
             # OPTIONS, or a method the table was not built for: the legacy app answers it.
             decision = Decision(Side.LEGACY, rule.endpoint, rule.rule)
         if method == "OPTIONS" and decision.side is Side.LEGACY:
-            return self._with_allow(scope, decision)
+            return self._with_allow(scope, path, decision)
         return decision
 
     def _bind(self, scope: Mapping[str, Any]) -> MapAdapter:
@@ -297,38 +491,27 @@ class Classifier:
         assert host is not None
         return self.url_map.bind(host.decode("latin-1"), url_scheme=scope.get("scheme", "http"))
 
-    def _modern_only(self, scope: Mapping[str, Any], method: str) -> Decision | None:
-        """A modern route that matches and is not a port of a legacy rule."""
-        for route in self.modern_routes:
-            match, _ = route.matches(scope)
-            if match is not Match.FULL:
-                continue
-            path = getattr(route, "path", None)
-            if path is not None and (path, method) in self.ported:
-                continue
-            return MODERN_ONLY_DECISION
-        return None
-
     def _with_allow(
-        self, scope: Mapping[str, Any], decision: Decision = LEGACY_UNMATCHED
+        self, scope: Mapping[str, Any], path: str, decision: Decision = LEGACY_UNMATCHED
     ) -> Decision:
         """Add the methods modern-only routes serve on this path to the legacy Allow."""
-        extra: set[str] = set()
-        for route in self.modern_routes:
-            methods = getattr(route, "methods", None)
-            path = getattr(route, "path", None)
-            if not methods or path is None:
-                continue
-            match, _ = route.matches(scope)
-            if match is Match.NONE:
-                continue
-            extra.update(m for m in methods if (path, m) not in self.ported)
+        extra = self.modern_only.allow(scope, path)
         if not extra:
             return decision
         return Decision(
             decision.side,
             decision.endpoint,
             decision.rule,
-            extra_allow=frozenset(extra),
+            extra_allow=extra,
             entry=decision.entry,
         )
+
+
+def _preflight_method(scope: Mapping[str, Any]) -> str | None:
+    """The method a CORS preflight (OPTIONS with Access-Control-Request-Method) asks
+    for, or None for a plain OPTIONS (or one that asks for no HTTP method)."""
+    value = header(scope, b"access-control-request-method")
+    if value is None:
+        return None
+    asked = value.decode("latin-1").strip().upper()
+    return asked if asked in HTTP_METHODS else None

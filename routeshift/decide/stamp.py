@@ -15,7 +15,7 @@ harness all answer through it).
 from __future__ import annotations
 
 from routeshift._asgi import Headers, Message, Scope, Send
-from routeshift.decide.classify import Decision, Side
+from routeshift.decide.decision import Decision, Side
 
 __all__ = ["Stamp", "merge_allow", "modern_scope"]
 

@@ -40,7 +40,8 @@ from routeshift._asgi import Scope
 from routeshift.apps.lifespan import ChildLifespan
 from routeshift.apps.pair import Apps, load_apps, session_cookies, signed_session
 from routeshift.compare import Comparison, Difference, GuardBreach, Reply, Rules, compare
-from routeshift.decide.classify import MODERN_ONLY, UNMATCHED, Classifier, Decision, Side
+from routeshift.decide.classify import Classifier
+from routeshift.decide.decision import MODERN_ONLY, UNMATCHED, Decision, Side
 from routeshift.decide.stamp import Stamp, merge_allow, modern_scope
 from routeshift.errors import CaseFileError, ContractMismatch, Problem
 from routeshift.prove.cases import Case

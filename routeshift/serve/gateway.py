@@ -21,7 +21,7 @@ import time
 from routeshift._asgi import ASGIApp, Headers, Message, Receive, Scope, Send, local_path
 from routeshift.apps.lifespan import ChildLifespan
 from routeshift.compat.openapi import MergedDocument
-from routeshift.decide.classify import Side
+from routeshift.decide.decision import Side
 from routeshift.decide.stamp import Stamp, modern_scope
 from routeshift.errors import LifespanError
 from routeshift.serve.admin import Admin

@@ -37,7 +37,7 @@ import anyio.to_thread
 
 from routeshift._asgi import ASGIApp, Message, Receive, Scope, Send, local_path
 from routeshift.compare import Difference, Reply, compare
-from routeshift.decide.classify import Decision, Shadow, Side
+from routeshift.decide.decision import Decision, Shadow, Side
 from routeshift.decide.stamp import Stamp, modern_scope
 from routeshift.raised import Raised
 from routeshift.registry.model import Settings

@@ -23,7 +23,7 @@ import routeshift.cli.routes
 import routeshift.cli.status  # noqa: F401  (the commands register on main)
 from routeshift.cli import main
 from routeshift.compat.urls import add_build_only_rules
-from routeshift.decide.classify import UNMATCHED, Side
+from routeshift.decide.decision import UNMATCHED, Side
 from routeshift.registry.load import load_registry, parse_registry
 from routeshift.routes import legacy_routes
 from routeshift.serve.assemble import build_gateway

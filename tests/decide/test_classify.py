@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from routeshift.decide.classify import MODERN_ONLY, UNMATCHED, Side
+from routeshift.decide.decision import MODERN_ONLY, UNMATCHED, Side
 from routeshift.serve.gateway import Gateway
 
 
@@ -277,7 +277,7 @@ def test_decisions_compare_without_their_entry() -> None:
     table = table_for(
         "  - {endpoint: things.get, rule: '/things/<int:id>', methods: [GET], state: modern}\n"
     )
-    from routeshift.decide.classify import Decision
+    from routeshift.decide.decision import Decision
 
     plain = Decision(Side.MODERN, "things.get", "/things/<int:id>")
     assert table[KEY_GET] == plain and hash(table[KEY_GET]) == hash(plain)

@@ -1,4 +1,4 @@
-"""routeshift.decide.classify.ModernOnly: the index of modern routes that answers a path no
+"""routeshift.decide.modern_only.ModernOnly: the index of modern routes that answers a path no
 legacy rule matches, without trying the modern routes one by one."""
 
 from __future__ import annotations
@@ -10,12 +10,9 @@ from fastapi import FastAPI
 from flask import Flask
 from starlette.routing import Match
 
-from routeshift.decide.classify import (
-    MODERN_ONLY_DECISION,
-    MODERN_ONLY_HEAD,
-    Classifier,
-    ModernOnly,
-)
+from routeshift.decide.classify import Classifier
+from routeshift.decide.decision import MODERN_ONLY_DECISION, MODERN_ONLY_HEAD
+from routeshift.decide.modern_only import ModernOnly
 from routeshift.routes import flat_routes
 
 

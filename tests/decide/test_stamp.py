@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from routeshift.decide.classify import Decision, Side
+from routeshift.decide.decision import Decision, Side
 from routeshift.decide.stamp import Stamp, modern_scope
 from routeshift.serve.bridge import LegacyBridge
 

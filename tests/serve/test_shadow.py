@@ -12,7 +12,7 @@ import anyio.to_thread
 import pytest
 
 from routeshift.compare import Rules
-from routeshift.decide.classify import Decision, Shadow, Side
+from routeshift.decide.decision import Decision, Shadow, Side
 from routeshift.registry.model import Settings
 from routeshift.serve.shadow import ShadowRunner
 from routeshift.store.records import Observation, ShadowResult

@@ -1,8 +1,13 @@
 """YAML files read with their line marks, so every problem says file:line.
 
-PyYAML's C parser builds the node tree; the marks of keys and values are indexed by
-their location (("routes", 3, "state")) before the document is constructed. A key given
-twice in one mapping, which PyYAML would silently resolve, is a problem here.
+The marks of keys and values are indexed by their location (("routes", 3, "state")).
+A key given twice in one mapping, which PyYAML would silently resolve, is a problem here.
+A plain document (no anchor, alias, explicit tag, merge key or repeated key: every
+registry routeshift writes) is built in one pass over the C parser's events, the values
+and their marks together (`_build`, about a third of composing PyYAML's node tree and
+constructing it); any other document, and any document with a problem, is composed into
+the node tree, indexed (`_index`) and constructed by PyYAML, so that every value and
+every message is PyYAML's own.
 
 Before anything walks a document, `check_limits` reads its events once (linear in the
 text) and refuses one built to exhaust the loader: more than MAX_CHARS characters,
@@ -55,32 +60,158 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def parse_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
     """The document and the line of every location in it; raises FileError.
 
-    The document is held to `check_limits` before it is composed; a text without an
-    anchor (`&name`) has no alias to expand, and its depth is checked as it is indexed
-    (the parser's own limit, 1,000, holds until then), so it costs no second pass."""
+    The document is held to `check_limits` before it is built or composed; a text
+    without an anchor (`&name`) has no alias to expand, and its depth is checked as it
+    is built or indexed (the parser's own limit, 1,000, holds until then), so it costs
+    no second pass. A plain document is built from the parser's events (`_build`); any
+    other, or one with a problem, is composed by PyYAML (`_compose`)."""
+    if "&" in text or len(text) > MAX_CHARS:
+        try:
+            check_limits(text, file)
+        except yaml.YAMLError as exc:
+            raise _malformed(exc, file) from None
+    built = _build(text)
+    if built is not None:
+        return built
+    return _compose(text, file)
+
+
+def _compose(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
+    """parse_yaml through PyYAML's node tree: any document, and every problem."""
     loader = _LOADER(text)
     marks: dict[Loc, int] = {}
     problems: list[Problem] = []
     try:
-        if "&" in text or len(text) > MAX_CHARS:
-            check_limits(text, file)
         node = loader.get_single_node()
         if node is None:
             return None, {}
         _index(node, (), marks, problems, file)
         data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        what = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise FileError([Problem(file, line, f"malformed YAML: {what}.")]) from None
     except yaml.YAMLError as exc:
-        raise FileError([Problem(file, 0, f"malformed YAML: {exc}.")]) from None
+        raise _malformed(exc, file) from None
     finally:
         loader.dispose()
     if problems:
         raise FileError(problems)
     return data, marks
+
+
+def _malformed(exc: yaml.YAMLError, file: str) -> FileError:
+    """PyYAML's syntax error as a problem at its line."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        return FileError([Problem(file, line, f"malformed YAML: {what}.")])
+    return FileError([Problem(file, 0, f"malformed YAML: {exc}.")])
+
+
+_STR = "tag:yaml.org,2002:str"
+#: the tags a plain scalar may resolve to in `_build` (merge `<<` and value `=` may not)
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")
+)
+
+
+class _Open:
+    """A mapping or list being built by `_build`: its location and, in a mapping, the key
+    whose value comes next (`key`, constructed; `name`, as written: marks use it)."""
+
+    __slots__ = ("container", "key", "loc", "name")
+
+    def __init__(self, container: dict[Any, Any] | list[Any], loc: Loc) -> None:
+        self.container = container
+        self.loc = loc
+        self.key: Any = _NO_KEY
+        self.name = ""
+
+
+_NO_KEY: Any = object()
+
+
+def _build(text: str) -> tuple[Any, dict[Loc, int]] | None:
+    """The document and its marks from one pass over the parser's events, exactly as
+    `_compose` gives them, or None when the document is not plain: an anchor, alias,
+    explicit tag, merge key, non-scalar key or repeated key, nesting past MAX_DEPTH, more
+    than one document, or a syntax error (then `_compose` says what PyYAML says)."""
+    loader = _LOADER(text)
+    try:
+        return _build_events(loader)
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+
+
+def _build_events(loader: Any) -> tuple[Any, dict[Loc, int]] | None:
+    marks: dict[Loc, int] = {}
+    tags: dict[str, str] = {}  # plain scalar -> its resolved tag (it depends on the text only)
+    stack: list[_Open] = []
+    root: Any = None
+    loc: Loc
+    done = False  # the document's root value is complete
+    get_event, resolve = loader.get_event, loader.resolve
+    scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+    mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    while True:
+        event = get_event()
+        kind = type(event)
+        if kind is scalar_event:
+            if event.anchor is not None or event.tag not in (None, "!"):
+                return None
+            value = event.value
+            if event.implicit[0]:
+                tag = tags.get(value)
+                if tag is None:
+                    tag = tags[value] = resolve(yaml.ScalarNode, value, (True, False))
+                if tag != _STR:
+                    if tag not in _PLAIN_TAGS:
+                        return None
+                    node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark)
+                    value = loader.yaml_constructors[tag](loader, node)
+        elif kind is mapping_start or kind is sequence_start:
+            if event.anchor is not None or event.tag not in (None, "!"):
+                return None
+            if len(stack) >= MAX_DEPTH:
+                return None
+            value = {} if kind is mapping_start else []
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            stack.pop()
+            done = not stack
+            continue
+        elif kind is alias_event:
+            return None
+        elif kind is yaml.StreamEndEvent:
+            return root, marks
+        elif kind is yaml.DocumentStartEvent and done:
+            return None  # a second document: PyYAML's error
+        else:  # stream start, document start and end
+            continue
+        line = event.start_mark.line + 1
+        if not stack:
+            root, loc, done = value, (), True
+            marks[loc] = line
+        else:
+            top = stack[-1]
+            container = top.container
+            if type(container) is list:
+                loc = top.loc + (len(container),)
+                container.append(value)
+                marks[loc] = line
+            elif top.key is _NO_KEY:  # a key
+                if kind is not scalar_event or value in container:
+                    return None
+                top.key, top.name = value, str(event.value)
+                marks[top.loc + (top.name,)] = line
+                continue
+            else:
+                loc = top.loc + (top.name,)
+                container[top.key] = value
+                top.key = _NO_KEY
+                marks.setdefault(loc, line)
+        if kind is not scalar_event:
+            stack.append(_Open(value, loc))
+            done = False
 
 
 def check_limits(text: str, file: str) -> None:

@@ -14,7 +14,7 @@ import contextlib
 import gc
 import sys
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -23,7 +23,9 @@ from routeshift.errors import RouteshiftError, StoreError
 from routeshift.registry.load import load_registry, registry_path
 from routeshift.registry.model import Registry
 from routeshift.store.records import ShadowSummary, Verification
-from routeshift.store.sql import Store
+
+if TYPE_CHECKING:  # imported where the store is read: SQLAlchemy is ~0.35 s of imports
+    from routeshift.store.sql import Store
 
 __all__ = [
     "gc_paused",
@@ -74,6 +76,8 @@ def load_with_apps(registry_option: str | None) -> tuple[Registry, Apps]:
 def read_store_or_exit(registry: Registry, read: Callable[[Store], T], hint: str = "") -> T:
     """`read(store)` on the registry's store (reading never creates it), or exit 2 when
     the store cannot be read."""
+    from routeshift.store.sql import Store
+
     try:
         with contextlib.closing(Store.for_registry(registry)) as store:
             return read(store)
@@ -94,7 +98,7 @@ def store_figures_or_exit(
 def verifications_or_exit(registry: Registry, hint: str = "") -> dict[str, Verification]:
     """The latest contract result per endpoint (none when nothing was ever recorded), or
     exit 2 when the store cannot be read."""
-    return read_store_or_exit(registry, Store.verifications, hint)
+    return read_store_or_exit(registry, lambda store: store.verifications(), hint)
 
 
 #: --registry PATH, on every command that reads the registry

@@ -94,8 +94,6 @@ __all__ = [
     "async_url_for",
     "engines_of",
     "is_memory",
-    "require_flask",
-    "source_name",
 ]
 
 #: (dialect, sync driver or "*") -> (async drivername, what to install)
@@ -151,7 +149,8 @@ class LegacyDatabase:
         async_url: str | URL | None = None,
         async_options: Mapping[str, Any] | None = None,
     ) -> None:
-        self._source = app
+        # the app, resolved on first use as the ports' Legacy resolves it (one way)
+        self._legacy = app if isinstance(app, Legacy) else Legacy(app)
         self.db = db
         self.bind_key = bind_key
         self.session_options = dict(session_options or {})
@@ -174,7 +173,7 @@ class LegacyDatabase:
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
-                    self._engine = _engine_of(_resolve(self._source), self.db, self.bind_key)
+                    self._engine = _engine_of(self._legacy.app, self.db, self.bind_key)
         return self._engine
 
     @property
@@ -262,26 +261,6 @@ class LegacyDatabase:
 
 
 # --- helpers ---------------------------------------------------------------------
-
-
-def _resolve(source: AppSource) -> Flask:
-    app: object
-    if isinstance(source, Legacy):
-        app = source.app
-    else:
-        app = source if isinstance(source, Flask) else source()
-    require_flask(app, f"LegacyDatabase's app callable {source_name(source)}")
-    assert isinstance(app, Flask)
-    return app
-
-
-def require_flask(app: object, what: str) -> None:
-    if not isinstance(app, Flask):
-        raise CrossingError(f"{what} gave {type(app).__name__}, not a Flask app.")
-
-
-def source_name(source: object) -> str:
-    return getattr(source, "__qualname__", None) or repr(source)
 
 
 def engines_of(app: Flask, db: SQLAlchemyExtension) -> Mapping[str | None, Engine]:

@@ -46,7 +46,7 @@ from routeshift.errors import CrossingError, RouteshiftError
 from routeshift.registry.load import load_registry, registry_path
 from routeshift.registry.model import Entry, Registry
 
-__all__ = ["Legacy"]
+__all__ = ["Legacy", "require_flask", "source_name"]
 
 logger = logging.getLogger("routeshift.compat")
 
@@ -103,7 +103,9 @@ class Legacy:
         if hasattr(source, "wsgi_app") and hasattr(source, "session_interface"):
             return source
         if callable(source):
-            return source()
+            app = source()
+            require_flask(app, f"Legacy's app callable {source_name(source)}")
+            return app
         raise CrossingError(
             f"Legacy() takes the Flask app, its import string or a function returning it; "
             f"got {type(source).__name__}."
@@ -238,3 +240,16 @@ async def _save_session(crossing: Crossing) -> None:
         crossing.save_session()
     else:
         await run_in_threadpool(crossing.save_session)
+
+
+def require_flask(app: object, what: str) -> None:
+    """CrossingError when `app` (what `what` gave) is not a Flask app."""
+    from flask import Flask
+
+    if not isinstance(app, Flask):
+        raise CrossingError(f"{what} gave {type(app).__name__}, not a Flask app.")
+
+
+def source_name(source: object) -> str:
+    """How a message names the callable or object an app came from."""
+    return getattr(source, "__qualname__", None) or repr(source)

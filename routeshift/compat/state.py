@@ -22,13 +22,8 @@ from flask import Flask
 from flask.signals import request_started
 from sqlalchemy import Engine
 
-from routeshift.compat.database import (
-    SQLAlchemyExtension,
-    engines_of,
-    is_memory,
-    require_flask,
-    source_name,
-)
+from routeshift.compat.database import SQLAlchemyExtension, engines_of, is_memory
+from routeshift.compat.legacy import require_flask, source_name
 from routeshift.errors import CrossingError
 
 __all__ = ["fresh_database"]

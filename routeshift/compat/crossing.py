@@ -164,7 +164,7 @@ class Crossing:
                 app = self.flask_app
                 interface = app.session_interface
                 request = app.request_class(self.environ())
-                with _app_context_for(interface, app):
+                with _app_context_for(app):
                     opened = interface.open_session(app, request)
                     if opened is None:
                         opened = interface.make_null_session(app)
@@ -184,7 +184,7 @@ class Crossing:
         if session is None or interface.is_null_session(session):
             return
         scratch = app.response_class()
-        with _app_context_for(interface, app):
+        with _app_context_for(app):
             interface.save_session(app, session, scratch)
         self.absorb(scratch)
 
@@ -293,10 +293,10 @@ def is_cookie_session(flask_app: Any) -> bool:
     return type(flask_app.session_interface) is SecureCookieSessionInterface
 
 
-def _app_context_for(interface: Any, app: Any) -> AbstractContextManager[Any]:
+def _app_context_for(app: Any) -> AbstractContextManager[Any]:
     """An app context for a custom session interface (Flask-Session's may use
     `current_app`); none for Flask's own, whose teardown hooks need not run twice."""
-    if type(interface) is SecureCookieSessionInterface:
+    if is_cookie_session(app):
         return contextlib.nullcontext()
     return app.app_context()  # type: ignore[no-any-return]
 

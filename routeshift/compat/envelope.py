@@ -254,8 +254,7 @@ class Envelope:
         if self.format_of(request) == "fastapi":
             return None
         try:
-            crossing = crossing_of(request.scope)
-            return await run_in_threadpool(_legacy_answer, crossing, exc)
+            return await self._legacy(request, exc)
         except Exception as failed:
             if failed is exc:  # Flask propagates it: on to the server
                 return None
@@ -263,7 +262,8 @@ class Envelope:
             page = InternalServerError()
             return Response(page.get_body(), status_code=500, headers=dict(page.get_headers()))
 
-    async def _legacy(self, request: Request, exc: WerkzeugHTTPException) -> Response:
+    async def _legacy(self, request: Request, exc: Exception) -> Response:
+        """The legacy app's answer to `exc`, as if the view had raised it."""
         crossing = crossing_of(request.scope)
         return await run_in_threadpool(_legacy_answer, crossing, exc)
 

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, MapAdapter, RequestRedirect
 
 from routeshift._asgi import HTTP_METHODS, header, local_path
+from routeshift.apps.dispatch import Direct, Targets, installed
 from routeshift.apps.pair import Apps, session_cookies
 from routeshift.cohort import Cohort, goes_modern
 from routeshift.compare import CookieDecoders
@@ -46,6 +48,7 @@ from routeshift.decide.decision import (
     Side,
 )
 from routeshift.decide.modern_only import ModernOnly
+from routeshift.registry.fit import handler_path
 from routeshift.registry.model import Entry, Registry, State
 from routeshift.routes import LegacyRoute, flat_routes
 
@@ -70,12 +73,16 @@ def build_table(
     *,
     force_legacy: bool = False,
     cookies: CookieDecoders = (),
+    targets: Targets | None = None,
 ) -> dict[RouteKey, Decision]:
     """One Decision per (endpoint, rule, method) of the legacy app.
 
     Routes the registry does not list are legacy. HEAD follows GET. Under
     `force_legacy` every route is plain legacy: no canary, no shadow copies. A canary
-    at 0 % is legacy and at 100 % modern; a shadow with sample 0 is legacy.
+    at 0 % is legacy and at 100 % modern; a shadow with sample 0 is legacy. With
+    `targets` (direct dispatch), a decision that reaches the modern side carries the
+    modern route that serves it, found at the port's path (`handler_path`, the one the
+    registry check holds the apps to).
     """
     entries: dict[RouteKey, Entry] = {}
     for listed in registry.routes:
@@ -91,12 +98,16 @@ def build_table(
             if entry is None or force_legacy:
                 table.setdefault(key, legacy_decision)
                 continue
-            path = entry.modern_path or route.fastapi_path
+            path = handler_path(entry, route)
             heads = [(method, False)]
             if method == "GET":
                 heads.append(("HEAD", (path, "HEAD") not in modern_handlers))
             for served, head_as_get in heads:
                 decision = _decision(entry, route, served, head_as_get, default_cohort, cookies)
+                if targets is not None:
+                    found = targets.find(route.rule, path, "GET" if head_as_get else served)
+                    if found is not None:
+                        decision = _with_direct(decision, found)
                 table[(route.endpoint, route.rule, served)] = decision
     return table
 
@@ -121,6 +132,32 @@ def _decision(
         shadow = Shadow(entry.sample, entry.rules().with_cookies(cookies))
         return Decision(Side.LEGACY, endpoint, rule, head_as_get, shadow=shadow, entry=entry)
     return Decision(Side.LEGACY, endpoint, rule, entry=entry)
+
+
+def _with_direct(decision: Decision, direct: Direct) -> Decision:
+    """`decision` with `direct` wherever it reaches the modern side: its own (modern, or
+    a shadow's copy) or its canary's modern half."""
+    canary = decision.canary
+    if canary is not None:
+        modern = replace(canary.modern, direct=direct)
+        return replace(decision, canary=replace(canary, modern=modern))
+    if decision.side is Side.MODERN or decision.shadow is not None:
+        return replace(decision, direct=direct)
+    return decision
+
+
+def _bound(decision: Decision, values: Mapping[str, Any], path: str) -> Decision:
+    """`decision` with its Direct bound to the values the legacy Map gave `path`."""
+    canary = decision.canary
+    if canary is not None:
+        direct = canary.modern.direct
+        if direct is None:
+            return decision
+        modern = replace(canary.modern, direct=direct.bind(values, path))
+        return replace(decision, canary=replace(canary, modern=modern))
+    if decision.direct is None:
+        return decision
+    return replace(decision, direct=decision.direct.bind(values, path))
 
 
 def ported_paths(registry: Registry, legacy: Iterable[LegacyRoute]) -> frozenset[tuple[str, str]]:
@@ -168,15 +205,19 @@ class Classifier:
     @classmethod
     def for_apps(cls, registry: Registry, apps: Apps, *, force_legacy: bool = False) -> Classifier:
         """The classifier of `registry` over `apps`: the gateway's, and the contract
-        harness's. `force_legacy` (or settings.force_legacy) sends every route to legacy."""
+        harness's. `force_legacy` (or settings.force_legacy) sends every route to legacy.
+        Its decisions carry direct dispatch's targets when settings.direct_dispatch is on
+        and the seam is in the modern app (routeshift.apps.dispatch.install)."""
         modern = apps.modern
         docs = {getattr(modern, name, None) for name in _DOCS_ATTRIBUTES}
+        direct = registry.settings.direct_dispatch and installed(modern)
         table = build_table(
             registry,
             apps.legacy_routes,
             apps.handlers,
             force_legacy=force_legacy or registry.settings.force_legacy,
             cookies=session_cookies(apps.legacy),
+            targets=Targets(modern) if direct else None,
         )
         return cls(
             apps.legacy.url_map,
@@ -247,7 +288,7 @@ class Classifier:
         if path in self.docs_paths:
             return MODERN_ONLY_DECISION
         try:
-            rule, _ = adapter.match(path, method, return_rule=True)
+            rule, values = adapter.match(path, method, return_rule=True)
         except RequestRedirect:
             return LEGACY_UNMATCHED
         except MethodNotAllowed:
@@ -264,7 +305,7 @@ class Classifier:
             decision = Decision(Side.LEGACY, rule.endpoint, rule.rule)
         if method == "OPTIONS" and decision.side is Side.LEGACY:
             return self._with_allow(scope, path, decision)
-        return decision
+        return _bound(decision, values, path)
 
     def _bind(self, scope: Mapping[str, Any]) -> MapAdapter:
         host = header(scope, b"host", b"localhost")

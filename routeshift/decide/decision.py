@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from routeshift.cohort import Cohort
 from routeshift.compare import Rules
 from routeshift.registry.model import Entry
+
+if TYPE_CHECKING:
+    from routeshift.apps.dispatch import Direct
 
 __all__ = [
     "LEGACY_UNMATCHED",
@@ -66,7 +70,9 @@ class Decision:
     served by legacy and copied to modern (`shadow`). `entry`: the route's registry
     entry, which the modern side gets in `scope["state"]["routeshift_route"]`
     (routeshift.decide.stamp.modern_scope); None for a route the registry does not list
-    and for modern-only routes. Decisions compare (and hash) without it.
+    and for modern-only routes. `direct`: the modern route that serves it, for direct
+    dispatch (routeshift.apps.dispatch), bound to the request path's values once the
+    classifier matched one. Decisions compare (and hash) without these two.
     """
 
     side: Side
@@ -77,6 +83,7 @@ class Decision:
     canary: Canary | None = None
     shadow: Shadow | None = None
     entry: Entry | None = field(default=None, compare=False)
+    direct: Direct | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         mode = " canary" if self.canary else " shadow" if self.shadow else ""

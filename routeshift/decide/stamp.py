@@ -15,6 +15,7 @@ harness all answer through it).
 from __future__ import annotations
 
 from routeshift._asgi import Headers, Message, Scope, Send
+from routeshift.apps.dispatch import SCOPE_KEY
 from routeshift.decide.decision import Decision, Side
 
 __all__ = ["Stamp", "merge_allow", "modern_scope"]
@@ -26,16 +27,21 @@ _SERVED_BY = {
 
 
 def modern_scope(scope: Scope, decision: Decision) -> Scope:
-    """The scope the modern app sees: a HEAD it serves as a GET has method GET, and a
-    route of the registry has its entry in `scope["state"]["routeshift_route"]` (in a
-    new state dict: the server's own is never changed)."""
+    """The scope the modern app sees: a HEAD it serves as a GET has method GET, a route
+    of the registry has its entry in `scope["state"]["routeshift_route"]` (in a new
+    state dict: the server's own is never changed), and a route direct dispatch serves
+    carries its bound Direct to the seam (routeshift.apps.dispatch.SCOPE_KEY)."""
     entry = decision.entry
     if entry is None:
         return dict(scope, method="GET") if decision.head_as_get else scope
     state = {**(scope.get("state") or {}), "routeshift_route": entry}
+    modern = dict(scope, state=state)
     if decision.head_as_get:
-        return dict(scope, method="GET", state=state)
-    return dict(scope, state=state)
+        modern["method"] = "GET"
+    direct = decision.direct
+    if direct is not None and direct.params is not None:
+        modern[SCOPE_KEY] = direct
+    return modern
 
 
 class Stamp:

@@ -37,6 +37,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect, RoutingException
 
 from routeshift._asgi import Scope
+from routeshift.apps.dispatch import install as install_direct
 from routeshift.apps.lifespan import ChildLifespan
 from routeshift.apps.pair import Apps, load_apps, session_cookies, signed_session
 from routeshift.compare import Comparison, Difference, GuardBreach, Reply, Rules, compare
@@ -93,7 +94,9 @@ class Harness:
         self._in_flight = Side.LEGACY
         got_request_exception.connect(self._legacy_raised, apps.legacy, weak=False)
         self._cookies = session_cookies(apps.legacy)
-        # the gateway's classifier with every route legacy, and with every route modern
+        # the gateway's classifier with every route legacy, and with every route modern;
+        # the modern side dispatched as the gateway dispatches it
+        install_direct(apps.modern)
         self._routes = {
             Side.LEGACY: Classifier.for_apps(registry, apps, force_legacy=True),
             Side.MODERN: Classifier.for_apps(_all_in(registry, State.MODERN), apps),

@@ -107,6 +107,9 @@ class Settings(_Strict):
     force_legacy: bool = False
     #: the gateway's openapi_url (and so /docs) covers both sides; false: modern's own
     merged_openapi: bool = True
+    #: a ported route goes straight to its FastAPI route (routeshift.apps.dispatch);
+    #: false: through the modern app's own router, live
+    direct_dispatch: bool = True
 
     _cohort = field_validator("default_cohort")(_cohort)
 

@@ -185,3 +185,28 @@ def test_a_modern_route_changes_the_login_legacy_made(tmp_path: Path) -> None:
         assert me.json() == BOB
 
     browse(registry_with(tmp_path), steps, remembering(create_app()))
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct-dispatch", "modern-router"])
+def test_a_user_id_legacy_reads_is_the_ports_too(tmp_path: Path, direct: bool) -> None:
+    """GET /users/%EF%BC%91 (a fullwidth 1): werkzeug's int converter reads 1 and Flask
+    answers its user 1; the port gets the value legacy parsed, "1", and answers the same.
+    With direct dispatch off the modern router parses the path itself and refuses it
+    (FastAPI's 422, which the example's legacy error format turns into Flask's 404)."""
+    document = yaml.safe_load(registry_with(tmp_path, users_get_user="modern").read_text())
+    document.setdefault("settings", {})["direct_dispatch"] = direct
+    registry = tmp_path / "migration_status.yaml"
+    registry.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+    async def steps(client: httpx.AsyncClient) -> None:
+        wide = await client.get("/users/%EF%BC%91")
+        assert wide.headers["x-served-by"] == "modern"
+        if not direct:
+            assert wide.status_code == 404
+            return
+        plain = await client.get("/users/1")
+        assert (wide.status_code, wide.content) == (200, plain.content)
+        legacy = legacy_flask.app.test_client().get("/users/%EF%BC%91")
+        assert (legacy.status_code, legacy.data) == (200, wide.content)
+
+    browse(registry, steps)

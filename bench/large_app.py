@@ -20,8 +20,7 @@ FOLDER then holds, importable by module name with FOLDER as the working director
     large_modern.py        `large_modern:app`, a FastAPI app with a handler for every
                            method of the ported share of the rules (30 %)
     migration_status.yaml  every rule listed: ported ones `modern` (1 in 10 kept `legacy`,
-                           ready to promote), the others `legacy`; `any` and `uuid` rules
-                           carry `modern_path`
+                           ready to promote), the others `legacy`
     contracts/             a case file (<endpoint>.yaml) for every ported endpoint
     routeshift.db          the store, with one recorded contract run: of the ported
                            endpoints 1 in 25 never ran, 1 in 50 failed, the rest passed
@@ -77,20 +76,8 @@ TEMPLATES: tuple[Template, ...] = (
     Template("string", "/<string(length=8):code>", "/abcdefgh", (("code", "str"),)),
     Template("float", "/<float:amount>", "/1.5", (("amount", "float"),)),
     Template("path", "/files/<path:rest>", "/files/a/b/c.txt", (("rest", "str"),)),
-    Template(
-        "any",
-        "/<any(red, green, blue):colour>",
-        "/green",
-        (("colour", "str"),),
-        modern_path="/{colour}",
-    ),
-    Template(
-        "uuid",
-        "/<uuid:ident>",
-        "/" + str(uuid.UUID(int=7)),
-        (("ident", "str"),),
-        modern_path="/{ident}",
-    ),
+    Template("any", "/<any(red, green, blue):colour>", "/green", (("colour", "str"),)),
+    Template("uuid", "/<uuid:ident>", "/" + str(uuid.UUID(int=7)), (("ident", "str"),)),
     Template(
         "two",
         "/<int(signed=True):delta>/pages/<int(min=1):page>",
@@ -229,7 +216,7 @@ def _fastapi_tail(template: Template) -> str:
     from routeshift.routes import to_fastapi_path
 
     path = to_fastapi_path(template.rule or "/")
-    assert path is not None, template  # any and uuid carry modern_path
+    assert path is not None, template  # every werkzeug converter translates
     return "" if template.rule == "" else path
 
 

@@ -17,7 +17,6 @@ import click
 
 from routeshift.apps.pair import Apps, load_apps
 from routeshift.cli.common import (
-    gc_paused,
     load_or_exit,
     registry_option,
     store_figures_or_exit,
@@ -67,15 +66,14 @@ def check(registry_option: str | None, strict: bool, fmt: str) -> None:
     """
     registry = _registry(registry_option) if fmt == "json" else load_or_exit(registry_option)
     apps = _apps(registry)
-    with gc_paused():
-        verifications, shadow = store_figures_or_exit(registry)
-        findings = check_migration(
-            registry, apps, case_endpoints(registry.contracts_dir), verifications, shadow
-        )
-        if fmt == "json":
-            click.echo(json.dumps(findings_json(findings, strict), indent=2))
-        else:
-            click.echo(_table(findings, strict))
+    verifications, shadow = store_figures_or_exit(registry)
+    findings = check_migration(
+        registry, apps, case_endpoints(registry.contracts_dir), verifications, shadow
+    )
+    if fmt == "json":
+        click.echo(json.dumps(findings_json(findings, strict), indent=2))
+    else:
+        click.echo(_table(findings, strict))
     sys.exit(1 if fails(findings, strict) else 0)
 
 
@@ -83,8 +81,7 @@ def _registry(registry_option: str | None) -> Registry:
     """The registry, or exit 2 with its problems: every one in JSON on stdout (the
     message on stderr shows the first few)."""
     try:
-        with gc_paused():
-            return load_registry(registry_path(registry_option))
+        return load_registry(registry_path(registry_option))
     except RegistryError as exc:
         click.echo(json.dumps(findings_json(_load_findings(exc.problems)), indent=2))
         click.echo(f"error: {exc}", err=True)

@@ -1,19 +1,12 @@
 """What the commands share: loading the registry and its apps, reading the store, each
 exiting 2 with the reason when it cannot, and the --registry option.
-
-`gc_paused` holds off Python's cyclic garbage collector while a command builds its many
-small records (the registry's entries and marks, findings, report rows): once a large
-app is imported, every full collection walks its hundreds of thousands of objects
-(0.1-0.3 s each at 5,000 routes) though nothing routeshift builds there is a cycle to
-collect. The apps themselves are imported with the collector as they have it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -28,7 +21,6 @@ if TYPE_CHECKING:  # imported where the store is read: SQLAlchemy is ~0.35 s of 
     from routeshift.store.sql import Store
 
 __all__ = [
-    "gc_paused",
     "load_or_exit",
     "load_with_apps",
     "read_store_or_exit",
@@ -40,23 +32,10 @@ __all__ = [
 T = TypeVar("T")
 
 
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside the block (it resumes after, as it was)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def load_or_exit(registry_option: str | None) -> Registry:
     """The registry, or exit 2 with its problems."""
     try:
-        with gc_paused():
-            return load_registry(registry_path(registry_option))
+        return load_registry(registry_path(registry_option))
     except RouteshiftError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -10,7 +10,6 @@ import sys
 import click
 
 from routeshift.cli.common import (
-    gc_paused,
     load_with_apps,
     registry_option,
     store_figures_or_exit,
@@ -45,24 +44,23 @@ def status(registry_option: str | None, fmt: str) -> None:
     or 2 on bad input (registry, apps, store).
     """
     registry, apps = load_with_apps(registry_option)
-    with gc_paused():
-        verifications, shadow = store_figures_or_exit(registry)
-        progress = build_progress(
-            registry,
-            apps.legacy_routes,
-            apps.modern_routes,
-            verifications=verifications,
-            case_endpoints=case_endpoints(registry.contracts_dir),
-            generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-            shadow=shadow,
-        )
-        if fmt == "json":
-            click.echo(json.dumps(status_document(progress), indent=2))
-        elif fmt == "markdown":
-            click.echo(format_status_markdown(progress), nl=False)
-        elif fmt == "html":
-            click.echo(format_status_html(progress), nl=False)
-        else:
-            color = sys.stdout.isatty()
-            width = shutil.get_terminal_size().columns if color else None
-            click.echo(format_status_table(progress, color=color, width=width), nl=False)
+    verifications, shadow = store_figures_or_exit(registry)
+    progress = build_progress(
+        registry,
+        apps.legacy_routes,
+        apps.modern_routes,
+        verifications=verifications,
+        case_endpoints=case_endpoints(registry.contracts_dir),
+        generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        shadow=shadow,
+    )
+    if fmt == "json":
+        click.echo(json.dumps(status_document(progress), indent=2))
+    elif fmt == "markdown":
+        click.echo(format_status_markdown(progress), nl=False)
+    elif fmt == "html":
+        click.echo(format_status_html(progress), nl=False)
+    else:
+        color = sys.stdout.isatty()
+        width = shutil.get_terminal_size().columns if color else None
+        click.echo(format_status_table(progress, color=color, width=width), nl=False)

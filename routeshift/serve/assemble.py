@@ -9,6 +9,7 @@ the registry lists and the app no longer has (routeshift.compat.urls), so that i
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from typing import Any
@@ -90,13 +91,22 @@ def build_gateway(
 
 def app_from_environment() -> Gateway:
     """The gateway for `uvicorn gateway:app`: on a bad registry or app, log the message
-    and exit with status 2 instead of a traceback."""
+    and exit with status 2 instead of a traceback.
+
+    Once built, everything alive (both apps, their routes, the first Routing) is frozen
+    out of the cyclic garbage collector's reach (`gc.freeze()`, as pre-fork servers do):
+    it lives as long as the worker, and a full collection would otherwise walk all of it
+    (0.1-0.3 s at 5,000 routes, holding the event loop), e.g. while a reload builds its
+    tables. What is made later, a reload's Routing included, is collected as usual."""
     _log_to_stderr()
     try:
-        return build_gateway()
+        gateway = build_gateway()
     except RouteshiftError as exc:
         logger.critical("routeshift cannot start: %s", exc)
         raise SystemExit(2) from None
+    gc.collect()
+    gc.freeze()
+    return gateway
 
 
 def _log_to_stderr() -> None:

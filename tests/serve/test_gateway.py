@@ -224,6 +224,25 @@ def test_uvicorn_exits_with_the_message_on_a_bad_registry(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
+def test_the_gateway_of_gateway_py_is_out_of_the_collectors_reach(tmp_path: Path) -> None:
+    """`gateway:app` freezes what it built (both apps, their routes): a full collection
+    during a reload or a request walks only what was made since."""
+    env = dict(
+        os.environ,
+        MIGRATION_STATUS=str(write_registry(tmp_path, [dict(r) for r in SHOP_ROUTES])),
+        ROUTESHIFT_STORE_URL=f"sqlite:///{tmp_path / 'store.db'}",
+        PYTHONPATH=os.pathsep.join([str(REPO / "tests"), str(REPO)]),
+    )
+    code = "import gc, gateway; print(gc.get_freeze_count(), type(gateway.app).__name__)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, kind = result.stdout.split()
+    assert kind == "Gateway"
+    assert int(frozen) > 10_000
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> float:
     start = time.monotonic()
     while not predicate():

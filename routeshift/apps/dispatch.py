@@ -170,7 +170,9 @@ class Target:
             scope["router"] = router
         if seam.nested:
             if scope["type"] == "http":
-                seam.form_limits(scope, router.form_limits)
+                limits = getattr(router, "form_limits", None)  # a Starlette app has none
+                if limits:
+                    seam.form_limits(scope, limits)
                 for level in self.levels:
                     seam.form_limits(scope, level.include_context.form_limits)
             if self.levels:

@@ -384,3 +384,36 @@ def answers_of_app(app: Any, request: Sent) -> int:
         return response.status_code
 
     return asyncio.run(run())
+
+
+def test_a_starlette_app_is_dispatched_directly_too(tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def item(request: Any) -> JSONResponse:
+        return JSONResponse({"params": request.path_params, "id": request.path_params["n"]})
+
+    sentinel = dispatch_corpus.Sentinel()
+    modern = Starlette(routes=[sentinel, Route("/items/{n:int}", item)])
+    legacy = Flask("starlette_twin")
+    legacy.add_url_rule("/items/<int:n>", "item", lambda n: "legacy")
+    entry = {"endpoint": "item", "rule": "/items/<int:n>", "methods": ["GET"], "state": "modern"}
+    entry["modern_path"] = "/items/{n:int}"
+    corpus = Corpus("starlette", modern, legacy, [entry], "", sentinel)  # type: ignore[arg-type]
+    gateways = [
+        gateway_of(tmp_path / name, corpus, direct=name != "routed")
+        for name in ("counted", "direct", "routed")
+    ]
+    counted, direct, routed = gateways
+    try:
+        ported = [Sent("GET", "/items/5"), Sent("HEAD", "/items/5")]
+        sentinel.asked = 0
+        by_direct = answers(counted, ported)
+        assert sentinel.asked == 0
+        assert yaml.safe_load(by_direct[0][2]) == {"params": {"n": 5}, "id": 5}
+        sent = [*ported, Sent("GET", "/items/x"), Sent("DELETE", "/items/5")]
+        assert answers(direct, sent) == answers(routed, sent)
+    finally:
+        for gateway in gateways:
+            gateway.close()

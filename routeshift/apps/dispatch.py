@@ -5,19 +5,22 @@ its endpoint, and the registry says the modern side serves (endpoint, method). S
 router would try each modern route in turn to find the same handler again (fastapi#16159:
 at 1,254 routes the last one serves at a twelfth of the first one's rate). Direct
 dispatch skips that scan and nothing else: the request still goes through the modern
-app itself (its `__call__`, its middleware stack, its exception handlers) and only the
-router at the bottom of the stack is different.
+app itself (its `__call__`, its middleware stack, its exception handlers) and through
+its router (the router's own middleware, FastAPI's body limit among them); only the
+router's search for the route is skipped.
 
-The seam (`install`): the app's router at the bottom of its middleware stack
-(`FastAPI.build_middleware_stack` starts from `app = self.router`) is replaced by a
-`DirectRouter` that serves a request whose scope carries a bound `Direct` (under
-`SCOPE_KEY`, put there by routeshift.decide.stamp.modern_scope) and hands every other
-request (unknown paths, websockets, lifespan, a route without a target) to the app's own
-router. Serving a target does what the router does once it has found the route, in its
-order: `scope["router"]`, the routers' form limits, FastAPI's per-route context for an
-included router (`scope["fastapi"]`), `endpoint`, `path_params` and `route` in the
-scope, then the route's own `handle` (which runs the included router's per-route app,
-with its prefix, dependencies and response class).
+The seam (`install`): the app's router sits at the bottom of the app's middleware stack
+(`FastAPI.build_middleware_stack` starts from `app = self.router`), and its own stack
+ends in its routing, `router.app`, which tries each route in turn. There, at the bottom
+of the router's stack, goes a `DirectRouter`: it serves a request whose scope carries a
+bound `Direct` (under `SCOPE_KEY`, put there by routeshift.decide.stamp.modern_scope)
+and hands every other request (unknown paths, websockets, lifespan, a route without a
+target) to `router.app`. The app's middleware stack is not touched (it may be built
+before or after). Serving a target does what `router.app` does once it has found the
+route, in its order: `scope["router"]`, the routers' form limits, FastAPI's per-route
+context for an included router (`scope["fastapi"]`), `endpoint`, `path_params` and
+`route` in the scope, then the route's own `handle` (which runs the included router's
+per-route app, with its prefix, dependencies and response class).
 
 Two shapes of FastAPI (tested on 0.115.0 and 0.165.0, the oldest and newest routeshift
 supports):
@@ -27,9 +30,9 @@ supports):
 - from 0.137, an included router stays one `_IncludedRouter` whose routes get their
   context (`_EffectiveRouteContext`) from the include; a target is the chain of
   included routers down to that context. This uses FastAPI's private names listed in
-  `_IncludedSeam`; a FastAPI without one of them, a router of another class, or a router
-  with middleware of its own leaves direct dispatch off, with one warning, and every
-  request goes through the app's own router.
+  `_IncludedSeam`; a FastAPI without one of them, or a router of another class, leaves
+  direct dispatch off, with one warning, and every request goes through the app's own
+  router.
 
 Path values are the legacy Map's (design, "Rule translation"): the value werkzeug
 converted, as `str(value)`, then through the FastAPI route's own convertor (so a
@@ -247,28 +250,27 @@ def _own_params(target: Target, path: str) -> Mapping[str, str]:
 
 
 class DirectRouter:
-    """The seam: the bottom of the modern app's middleware stack. A request that carries
-    a bound Direct is served by its target; any other goes to the app's own router."""
+    """The seam: the bottom of the modern app's router, under the router's own
+    middleware. A request that carries a bound Direct is served by its target; any
+    other goes to the router's own routing (`router.app`, which tries each route)."""
 
     def __init__(self, router: Any) -> None:
         self.router = router
+        self.routing = router.app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         direct = scope.pop(SCOPE_KEY, None)
         if direct is None:
-            await self.router(scope, receive, send)
+            await self.routing(scope, receive, send)
             return
         await direct.target.serve(scope, receive, send, direct.params, self.router)
-
-    def __getattr__(self, name: str) -> Any:  # anything else is the router's
-        return getattr(self.router, name)
 
     def __repr__(self) -> str:
         return f"DirectRouter({self.router!r})"
 
 
 def installed(app: Any) -> bool:
-    """Whether the seam is in `app`'s middleware stack (`install` put it there)."""
+    """Whether the seam is in `app`'s router (`install` put it there)."""
     try:
         return _INSTALLED.get(app) is not None
     except TypeError:  # an app that cannot be weakly referenced never had it
@@ -276,12 +278,12 @@ def installed(app: Any) -> bool:
 
 
 def install(app: Any) -> bool:
-    """Put the seam at the bottom of `app`'s middleware stack; True when it is there.
+    """Put the seam at the bottom of `app`'s router; True when it is there.
 
     Idempotent. Where the seam is absent (not a FastAPI/Starlette app, a router of
-    another class or with middleware of its own, a FastAPI without the private names
-    it needs, a stack already built whose bottom cannot be found) direct dispatch stays
-    off for the app, with one warning that says why."""
+    another class, a FastAPI without the private names it needs, router middleware
+    whose bottom cannot be found) direct dispatch stays off for the app, with one
+    warning that says why."""
     try:
         if app in _INSTALLED:
             return _INSTALLED[app] is not None
@@ -325,36 +327,32 @@ def _absent(app: Any) -> str | None:
     except ImportError:  # pragma: no cover
         pass
     if kind.__call__ is not Router.__call__ or kind.app not in known_app:
-        return f"the modern app's router is a {kind.__name__} that routes in its own way"
-    if getattr(router, "middleware_stack", router.app) != router.app:
-        return "the modern app's router has middleware of its own"
+        return f"the modern app's router ({kind.__name__}) routes in its own way"
     return None
 
 
 def _place(app: Any, seam: DirectRouter) -> str | None:
-    """Put `seam` where the app's stack has its router; why not, or None."""
-    if getattr(app, "middleware_stack", None) is None:
-        router = app.router
-        app.router = seam  # the stack is built from `app = self.router`
-        try:
-            stack = app.build_middleware_stack()
-        finally:
-            app.router = router
-        app.middleware_stack = stack
+    """Put `seam` where the router's middleware stack calls its routing (`router.app`:
+    the whole stack when the router has no middleware of its own, else the `.app` of its
+    innermost middleware, such as FastAPI's body limit); why not, or None."""
+    router = app.router
+    routing = router.app
+    stack = getattr(router, "middleware_stack", routing)
+    if stack == routing:
+        router.middleware_stack = seam
         return None
-    # the app has served already: find its router at the bottom of the stack it built
-    layer = app.middleware_stack
+    layer = stack
     for _ in range(100):
         inner = getattr(layer, "app", None)
-        if inner is app.router:
+        if inner == routing:
             layer.app = seam
             return None
-        if inner is None or isinstance(inner, DirectRouter):
+        if inner is None:
             break
         layer = inner
     return (
-        "the modern app's middleware stack was built before the gateway, and its router "
-        "is not at the bottom of a chain of `.app` attributes"
+        "the modern app's router has middleware of its own whose innermost layer does not "
+        "call the router's routing through an `.app` attribute"
     )
 
 

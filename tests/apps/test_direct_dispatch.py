@@ -326,10 +326,9 @@ def test_two_handlers_for_one_path_take_the_first_with_a_warning(
         routed.close()
 
 
-def test_without_the_seam_the_apps_own_router_serves_with_one_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A router with middleware of its own: the seam would skip it, so it stays off."""
+def test_a_routers_own_middleware_runs_around_a_direct_dispatch(tmp_path: Path) -> None:
+    """The seam is the bottom of the router's stack: middleware of the router's own
+    (Router(middleware=...), FastAPI's max_body_size) still runs."""
     corpus = dispatch_corpus.build("included", "none")
     calls: list[str] = []
 
@@ -343,20 +342,49 @@ def test_without_the_seam_the_apps_own_router_serves_with_one_warning(
 
     router = corpus.modern.router
     router.middleware_stack = Counting(router.app)
+    gateway = gateway_of(tmp_path, corpus, direct=True)
+    try:
+        assert dispatch.installed(corpus.modern)
+        corpus.sentinel.asked = 0
+        ((status, _, _),) = answers(gateway, [Sent("GET", "/api/items/5", {"x-token": TOKEN})])
+        assert status == 200
+        assert corpus.sentinel.asked == 0  # dispatched directly ...
+        assert "http" in calls  # ... inside the router's own middleware
+    finally:
+        gateway.close()
+
+
+def test_without_the_seam_the_apps_own_router_serves_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A router of a class that routes in its own way: the seam would skip its way."""
+    from fastapi.routing import APIRouter
+
+    corpus = dispatch_corpus.build("included", "none")
+    routed: list[str] = []
+
+    class Audited(APIRouter):
+        async def app(self, scope: Any, receive: Any, send: Any) -> None:
+            routed.append(scope["type"])
+            await super().app(scope, receive, send)
+
+    audited = Audited()
+    audited.routes.extend(corpus.modern.router.routes)
+    corpus.modern.router = audited
     with caplog.at_level(logging.WARNING, logger="routeshift"):
         first = gateway_of(tmp_path / "one", corpus, direct=True)
         second = gateway_of(tmp_path / "two", corpus, direct=True)
     try:
         warned = [r.getMessage() for r in caplog.records if "direct dispatch is off" in r.message]
         assert warned == [
-            "direct dispatch is off: the modern app's router has middleware of its own. "
-            "Ported routes go through the modern app's own router (the same answers, found "
-            "by trying its routes in turn)."
+            "direct dispatch is off: the modern app's router (Audited) routes in its own "
+            "way. Ported routes go through the modern app's own router (the same answers, "
+            "found by trying its routes in turn)."
         ]
         assert not dispatch.installed(corpus.modern)
         ((status, _, _),) = answers(first, [Sent("GET", "/api/items/5", {"x-token": TOKEN})])
         assert status == 200
-        assert "http" in calls  # the router's own middleware ran
+        assert "http" in routed  # its own routing ran
     finally:
         first.close()
         second.close()

@@ -10,8 +10,8 @@ never a mix.
 looks at the file every `interval` seconds; `reload()` loads it off the event loop,
 checks it against the apps and swaps it in, then tells the listeners (the writer takes
 the new redaction and retention). While it runs, the GIL goes back to the event loop
-ten times as often, so that requests do not queue behind it. An edit that does not load, or one that names other
-apps, is logged and the last good registry keeps serving.
+ten times as often, so that requests do not queue behind it. An edit that does not
+load, or one that names other apps, is logged and the last good registry keeps serving.
 """
 
 from __future__ import annotations

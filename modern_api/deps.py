@@ -1,11 +1,11 @@
 """FastAPI dependencies: the legacy app as the ports see it, its session, and the
-database session of one request."""
+database of one request."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
-from typing import Annotated, Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Annotated
 
 from fastapi import Depends, Request
 from flask.sessions import SessionMixin
@@ -23,16 +23,16 @@ FlaskSession = Annotated[SessionMixin, Depends(legacy.session)]
 `POST /login`); a change is saved as Flask saves it, so legacy views see it."""
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's session: committed at the end, rolled back on error.
+@contextmanager
+def request_session(url: str | None, *, shadow: bool = False) -> Iterator[Session]:
+    """A database session for one request: committed at the end, rolled back on error.
 
     A shadow request gets a session inside a transaction that is always rolled back,
     so the modern side can run a write that legacy has already made for real.
     """
-    url: str | None = request.app.state.database_url
-    if is_shadow(request.scope):
-        with rolled_back_session(url) as shadow:
-            yield shadow
+    if shadow:
+        with rolled_back_session(url) as rolled_back:
+            yield rolled_back
         return
     session = open_session(url)
     try:
@@ -45,14 +45,15 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def _closed_with_the_handler() -> Any:
-    """Depends(get_session) whose session closes when the handler returns, before the
-    response is sent, so a shadow transaction never outlives its handler: FastAPI's
-    `scope="function"` from 0.121; a yield dependency's exit ran before the response up
-    to 0.117 and after it from 0.118 (so on 0.118 to 0.120 it closes once sent)."""
-    if "scope" in inspect.signature(Depends).parameters:
-        return Depends(get_session, scope="function")
-    return Depends(get_session)
+async def database(request: Request) -> AbstractContextManager[Session]:
+    """The request's `request_session`, not yet open: the handler opens it with
+    `with database as session:`, so that opening, the queries, the commit and the close
+    all run in the handler's own worker thread: one thread hop per request. (A sync
+    dependency would take two more, FastAPI running its start and its end each in a
+    worker thread of their own.) Nothing here does I/O, so it runs on the event loop;
+    the session, a shadow's rolled-back transaction included, never outlives the
+    handler."""
+    return request_session(request.app.state.database_url, shadow=is_shadow(request.scope))
 
 
-SessionDep = Annotated[Session, _closed_with_the_handler()]
+Database = Annotated[AbstractContextManager[Session], Depends(database)]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from legacy_flask.models import MAX_ID, User
-from modern_api.deps import SessionDep
+from modern_api.deps import Database
 from modern_api.schemas import CREATE_USER_ERRORS, CreateUserRequest, UserOut, UserPage
 from routeshift.compat import FlaskJSONResponse, legacy_body_errors, query_arg
 
@@ -32,9 +32,9 @@ class Pagination:
     per_page: int
 
 
-def pagination(page: Page, per_page: PerPage) -> Pagination:
+async def pagination(page: Page, per_page: PerPage) -> Pagination:
     """page and per_page read as legacy reads them (`request.args.get(type=int)`): an
-    invalid value is the default, not a 422."""
+    invalid value is the default, not a 422. Async: no I/O, so no thread hop."""
     result = Pagination(page=page, per_page=min(per_page, MAX_PER_PAGE))
     if result.page < 1 or result.per_page < 1:
         raise HTTPException(400, detail="page and per_page must be positive integers")
@@ -43,30 +43,32 @@ def pagination(page: Page, per_page: PerPage) -> Pagination:
 
 @router.get("", response_model=UserPage, response_class=FlaskJSONResponse)
 def list_users(
-    session: SessionDep, paging: Annotated[Pagination, Depends(pagination)]
+    database: Database, paging: Annotated[Pagination, Depends(pagination)]
 ) -> FlaskJSONResponse:
-    total = session.scalar(select(func.count()).select_from(User)) or 0
-    users = session.scalars(
-        select(User)
-        .order_by(User.id)
-        .offset((paging.page - 1) * paging.per_page)
-        .limit(paging.per_page)
-    ).all()
-    page = UserPage(
-        items=[UserOut.model_validate(user) for user in users],
-        page=paging.page,
-        per_page=paging.per_page,
-        total=total,
-    )
+    with database as session:
+        total = session.scalar(select(func.count()).select_from(User)) or 0
+        users = session.scalars(
+            select(User)
+            .order_by(User.id)
+            .offset((paging.page - 1) * paging.per_page)
+            .limit(paging.per_page)
+        ).all()
+        page = UserPage(
+            items=[UserOut.model_validate(user) for user in users],
+            page=paging.page,
+            per_page=paging.per_page,
+            total=total,
+        )
     return FlaskJSONResponse(page)
 
 
 @router.get("/{user_id}", response_model=UserOut, response_class=FlaskJSONResponse)
-def get_user(user_id: int, session: SessionDep) -> FlaskJSONResponse:
-    user = session.get(User, user_id) if user_id <= MAX_ID else None
-    if user is None:
-        raise HTTPException(404, detail=f"User {user_id} not found")
-    return FlaskJSONResponse(UserOut.model_validate(user))
+def get_user(user_id: int, database: Database) -> FlaskJSONResponse:
+    with database as session:
+        user = session.get(User, user_id) if user_id <= MAX_ID else None
+        if user is None:
+            raise HTTPException(404, detail=f"User {user_id} not found")
+        return FlaskJSONResponse(UserOut.model_validate(user))
 
 
 @router.post(
@@ -76,15 +78,16 @@ def get_user(user_id: int, session: SessionDep) -> FlaskJSONResponse:
     status_code=201,
 )
 @legacy_body_errors(CREATE_USER_ERRORS)
-def create_user(body: CreateUserRequest, session: SessionDep) -> FlaskJSONResponse:
-    conflict = HTTPException(409, detail=f"A user with email {body.email} already exists")
-    if session.scalar(select(User).filter_by(email=body.email)) is not None:
-        raise conflict
-    user = User(name=body.name, email=body.email, age=body.age, role=body.role)
-    session.add(user)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise conflict from None
-    return FlaskJSONResponse(UserOut.model_validate(user), status_code=201)
+def create_user(body: CreateUserRequest, database: Database) -> FlaskJSONResponse:
+    with database as session:
+        conflict = HTTPException(409, detail=f"A user with email {body.email} already exists")
+        if session.scalar(select(User).filter_by(email=body.email)) is not None:
+            raise conflict
+        user = User(name=body.name, email=body.email, age=body.age, role=body.role)
+        session.add(user)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            raise conflict from None
+        return FlaskJSONResponse(UserOut.model_validate(user), status_code=201)

@@ -106,6 +106,7 @@ def app_from_environment() -> Gateway:
         raise SystemExit(2) from None
     gc.collect()
     gc.freeze()
+    gateway.watcher.freeze = True  # and what each reload builds
     return gateway
 
 

@@ -947,3 +947,42 @@ def test_the_gateways_own_paths_are_below_the_root(key: str, value: str) -> None
     problem = only_problem(HEAD + f"settings:\n  {key}: '{value}'\nroutes: []\n")
     assert problem.line == 4
     assert "must be a path below the root" in problem.message
+
+
+# --- a registry of many entries: validated a chunk at a time ---------------------------
+
+
+def _entries(count: int, bad: dict[int, str] | None = None) -> str:
+    """`count` entries, three lines each after the head; `bad[i]` replaces entry i's state."""
+    lines = [HEAD, "routes:\n"]
+    for index in range(count):
+        state = (bad or {}).get(index, "legacy")
+        lines.append(
+            f"  - endpoint: e{index}\n    rule: /r{index}\n    methods: [GET]\n    state: {state}\n"
+        )
+    return "".join(lines)
+
+
+def test_a_registry_past_one_chunk_loads_as_one_validation_would() -> None:
+    from routeshift.registry.load import ENTRY_CHUNK
+    from routeshift.registry.model import RegistryModel
+    from routeshift.registry.source import parse_yaml
+
+    count = ENTRY_CHUNK * 2 + 7
+    text = _entries(count)
+    loaded = parse_registry(text, FILE)
+    data, _ = parse_yaml(text, str(FILE))
+    assert loaded.model == RegistryModel.model_validate(data)
+    assert [e.endpoint for e in loaded.routes] == [f"e{i}" for i in range(count)]
+
+
+def test_problems_past_the_first_chunk_have_their_own_lines() -> None:
+    from routeshift.registry.load import ENTRY_CHUNK
+
+    bad = {3: "moden", ENTRY_CHUNK + 1: "ported", 2 * ENTRY_CHUNK + 5: "lgacy"}
+    found = problems(_entries(2 * ENTRY_CHUNK + 7, bad))
+    # the head is 3 lines; entry i starts at line 4 + 4 * i, its state 3 lines below
+    assert [(p.line, p.loc) for p in found] == [
+        (4 + 4 * i + 3, ("routes", i, "state")) for i in sorted(bad)
+    ]
+    assert all("state" in p.message for p in found)

@@ -365,6 +365,7 @@ class Targets:
         self._by_key: dict[tuple[str, str], Target] = {}
         self.duplicates: dict[tuple[str, str], int] = {}
         self._warned: set[tuple[str, str]] = set()
+        self._directs: dict[tuple[str, Target], Direct | None] = {}  # GET and HEAD share one
         for target in _targets(app):
             for method in target_methods(target):
                 key = (target.path, method)
@@ -389,7 +390,10 @@ class Targets:
                 path,
                 target.name,
             )
-        return Direct.between(rule, target)
+        key = (rule, target)
+        if key not in self._directs:
+            self._directs[key] = Direct.between(rule, target)
+        return self._directs[key]
 
     def __len__(self) -> int:
         return len(self._by_key)

@@ -103,12 +103,12 @@ def build_table(
             if method == "GET":
                 heads.append(("HEAD", (path, "HEAD") not in modern_handlers))
             for served, head_as_get in heads:
-                decision = _decision(entry, route, served, head_as_get, default_cohort, cookies)
-                if targets is not None:
-                    found = targets.find(route.rule, path, "GET" if head_as_get else served)
-                    if found is not None:
-                        decision = _with_direct(decision, found)
-                table[(route.endpoint, route.rule, served)] = decision
+                direct = None
+                if targets is not None and entry.state is not State.LEGACY:
+                    direct = targets.find(route.rule, path, "GET" if head_as_get else served)
+                table[(route.endpoint, route.rule, served)] = _decision(
+                    entry, route, served, head_as_get, default_cohort, cookies, direct
+                )
     return table
 
 
@@ -119,31 +119,24 @@ def _decision(
     head_as_get: bool,
     default_cohort: Cohort,
     cookies: CookieDecoders,
+    direct: Direct | None = None,
 ) -> Decision:
+    """The decision of one (entry, method); `direct` goes wherever it reaches the modern
+    side: a modern decision, a canary's modern half, a shadow's copy."""
     state, endpoint, rule = entry.state, route.endpoint, route.rule
     if state is State.CANARY and entry.percent is not None and 0 < entry.percent < 100:
         cohort = Cohort.parse(entry.cohort) if entry.cohort else default_cohort
-        modern = Decision(Side.MODERN, endpoint, rule, head_as_get, entry=entry)
+        modern = Decision(Side.MODERN, endpoint, rule, head_as_get, entry=entry, direct=direct)
         canary = Canary(entry.percent, cohort, modern)
         return Decision(Side.LEGACY, endpoint, rule, head_as_get, canary=canary, entry=entry)
     if state is State.MODERN or (state is State.CANARY and entry.percent == 100):
-        return Decision(Side.MODERN, endpoint, rule, head_as_get, entry=entry)
+        return Decision(Side.MODERN, endpoint, rule, head_as_get, entry=entry, direct=direct)
     if state is State.SHADOW and entry.sample > 0:
         shadow = Shadow(entry.sample, entry.rules().with_cookies(cookies))
-        return Decision(Side.LEGACY, endpoint, rule, head_as_get, shadow=shadow, entry=entry)
+        return Decision(
+            Side.LEGACY, endpoint, rule, head_as_get, shadow=shadow, entry=entry, direct=direct
+        )
     return Decision(Side.LEGACY, endpoint, rule, entry=entry)
-
-
-def _with_direct(decision: Decision, direct: Direct) -> Decision:
-    """`decision` with `direct` wherever it reaches the modern side: its own (modern, or
-    a shadow's copy) or its canary's modern half."""
-    canary = decision.canary
-    if canary is not None:
-        modern = replace(canary.modern, direct=direct)
-        return replace(decision, canary=replace(canary, modern=modern))
-    if decision.side is Side.MODERN or decision.shadow is not None:
-        return replace(decision, direct=direct)
-    return decision
 
 
 def _bound(decision: Decision, values: Mapping[str, Any], path: str) -> Decision:

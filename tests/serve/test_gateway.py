@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -506,7 +507,7 @@ def test_a_reload_is_quiet_and_leaves_the_interpreter_as_it_was(
     import gc
     import sys
 
-    from routeshift.serve.reload import RELOAD_SWITCH_INTERVAL
+    from routeshift.serve.reload import RELOAD_NICE, RELOAD_SWITCH_INTERVAL
 
     gateway = build_gateway(
         shop_registry, legacy_app=shop_apps[0], modern_app=shop_apps[1], watch_interval=0.01
@@ -514,9 +515,13 @@ def test_a_reload_is_quiet_and_leaves_the_interpreter_as_it_was(
     gateway.watcher.freeze = freeze
     seen: list[tuple[float, bool]] = []
     frozen: list[bool] = []
+    nice: list[int] = []
+    main_thread = threading.get_native_id()
 
     def reload() -> bool:
         seen.append((sys.getswitchinterval(), gc.isenabled()))
+        if sys.platform.startswith("linux"):  # the thread's own niceness, behind requests
+            nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         if fails:
             raise RuntimeError("disk hiccup")
         return True
@@ -543,3 +548,7 @@ def test_a_reload_is_quiet_and_leaves_the_interpreter_as_it_was(
     assert seen == [(RELOAD_SWITCH_INTERVAL, False)] and RELOAD_SWITCH_INTERVAL < before
     assert sys.getswitchinterval() == before and gc.isenabled()
     assert frozen == ([False] if freeze else [])  # frozen before collection resumes
+    if sys.platform.startswith("linux"):
+        server = os.getpriority(os.PRIO_PROCESS, main_thread)
+        assert nice == [min(server + RELOAD_NICE, 19)]
+        assert os.getpriority(os.PRIO_PROCESS, main_thread) == server  # only that thread

@@ -25,6 +25,7 @@ from routeshift.registry.source import (
 
 __all__ = [
     "DEFAULT_PATH",
+    "ENTRY_CHUNK",
     "ENV_PATH",
     "ENV_PATH_ALIAS",
     "load_registry",

@@ -16,7 +16,9 @@ Flags:
     --quick             1 run of 2 s (overrides --runs and --duration)
     --list              print the scenarios and exit
 
-Scenarios (each is one server; it is measured on /users/1 and, where listed, /slow):
+Scenarios (each is one server; it is measured on /users/1 and, where listed, /slow and
+the other ported GET routes: /users, /tasks/<id> of a task put in the database first,
+/me with the session cookie of a login of user 1):
     gateway-modern      uvicorn gateway:app, the tested routes set to `state: modern`
     gateway-legacy      uvicorn gateway:app, the tested routes set to `state: legacy`
     modern-alone        uvicorn modern_api:app
@@ -89,10 +91,19 @@ class BenchError(Exception):
 class Route:
     path: str
     endpoint: str
+    #: the request carries the session cookie of a login of user 1 (signed as Flask does)
+    logged_in: bool = False
 
 
 SMALL = Route("/users/1", "users.get_user")
 SLOW = Route("/slow", "main.slow")
+LISTING = Route("/users", "users.list_users")
+#: a task the benchmark puts in the database before the servers start
+BENCH_TASK_ID = "00000000-0000-4000-8000-00000000b0b0"
+TASK = Route(f"/tasks/{BENCH_TASK_ID}", "tasks.get_task")
+ME = Route("/me", "auth.me", logged_in=True)
+#: the ported GET routes, each measured through the gateway in modern and in legacy
+PORTED = (SMALL, LISTING, TASK, ME)
 
 
 @dataclass(frozen=True)
@@ -110,8 +121,8 @@ class Scenario:
 
 
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("gateway-modern", "uvicorn", "gateway:app", (SMALL, SLOW), state="modern"),
-    Scenario("gateway-legacy", "uvicorn", "gateway:app", (SMALL, SLOW), state="legacy"),
+    Scenario("gateway-modern", "uvicorn", "gateway:app", (*PORTED, SLOW), state="modern"),
+    Scenario("gateway-legacy", "uvicorn", "gateway:app", (*PORTED, SLOW), state="legacy"),
     Scenario("modern-alone", "uvicorn", "modern_api:app", (SMALL, SLOW)),
     Scenario("gunicorn-alone", "gunicorn", "legacy_flask:app", (SMALL,), ("-k", "sync")),
     Scenario(
@@ -150,6 +161,9 @@ CHECKS: tuple[Check, ...] = (
     Check(f"{NM} / {GU}", (NM, SMALL), (GU, SMALL)),
     Check(f"{GL} req/s", (GL, SLOW), target=900),
     Check(f"{NM} req/s", (NM, SLOW)),
+    # issue 15: each port through the gateway against its Flask view through the gateway
+    *(Check(f"{GM} / {GL}", (GM, route), (GL, route), target=1.0) for route in PORTED),
+    Check(f"{GM} / {GL}", (GM, SLOW), (GL, SLOW)),
 )
 
 
@@ -244,8 +258,12 @@ def ensure_wrk() -> str:
     return found
 
 
-def run_wrk(wrk: str, url: str, duration_s: int, connections: int) -> WrkResult:
+def run_wrk(
+    wrk: str, url: str, duration_s: int, connections: int, headers: Sequence[str] = ()
+) -> WrkResult:
     argv = ["taskset", "-c", str(WRK_CPU), wrk, "-t1", f"-c{connections}"]
+    for header in headers:
+        argv += ["-H", header]
     argv += [f"-d{duration_s}s", "--latency", url]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 60)
@@ -408,9 +426,10 @@ def _log_tail(server: Server) -> str:
         return "    (no log)"
 
 
-def _get(url: str) -> tuple[int, dict[str, str]]:
+def _get(url: str, headers: Sequence[str] = ()) -> tuple[int, dict[str, str]]:
+    request = urllib.request.Request(url, headers=dict(h.split(": ", 1) for h in headers))
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:
             response.read()
             return response.status, {k.lower(): v for k, v in response.headers.items()}
     except urllib.error.HTTPError as exc:
@@ -443,7 +462,7 @@ def verify(server: Server) -> None:
     name = server.scenario.name
     for route in server.scenario.routes:
         try:
-            status, headers = _get(server.url(route))
+            status, headers = _get(server.url(route), request_headers(route))
         except OSError as exc:
             raise BenchError(f"{name}: GET {route.path} failed: {exc}") from None
         if status != 200:
@@ -456,6 +475,36 @@ def verify(server: Server) -> None:
                 f"{expected!r} (X-Served-By). The registry copy sets {route.endpoint} to "
                 f"`state: {expected}`; the measurement would not be what it claims."
             )
+
+
+_LOGIN: list[str] = []  # the Cookie header of user 1's login, made once
+
+
+def request_headers(route: Route) -> tuple[str, ...]:
+    """The headers a request of `route` carries: a login's session cookie for /me."""
+    if not route.logged_in:
+        return ()
+    if not _LOGIN:
+        sys.path.insert(0, str(REPO))
+        import legacy_flask
+        from routeshift.apps.pair import signed_session
+
+        name, value = signed_session(legacy_flask.app, {"user_id": 1})
+        _LOGIN.append(f"Cookie: {name}={value}")
+    return (_LOGIN[0],)
+
+
+def prepare_database(database_url: str) -> None:
+    """Create and seed the example's database (as the apps' first start would), and put
+    in it the task that GET /tasks/<id> reads."""
+    sys.path.insert(0, str(REPO))
+    from legacy_flask.database import dispose_engines, open_session
+    from legacy_flask.models import Task, utcnow
+
+    with open_session(database_url) as session:
+        session.add(Task(id=BENCH_TASK_ID, command="bench", created_at=utcnow()))
+        session.commit()
+    dispose_engines()
 
 
 @contextlib.contextmanager
@@ -501,14 +550,19 @@ def measure(
     results = {(s.name, r.path): Measurement(s.name, r.path) for s, r in pairs}
     if settings.warmup_s > 0:
         for scenario, route in pairs:
-            run_wrk(wrk, servers[scenario.name].url(route), settings.warmup_s, settings.connections)
+            url = servers[scenario.name].url(route)
+            run_wrk(wrk, url, settings.warmup_s, settings.connections, request_headers(route))
         print(f"warm-up done ({len(pairs)} x {settings.warmup_s} s, discarded)", flush=True)
     total, done = len(pairs) * settings.runs, 0
     for repeat in range(settings.runs):
         shift = repeat % len(pairs)  # rotate the order so no scenario always goes first
         for scenario, route in pairs[shift:] + pairs[:shift]:
             result = run_wrk(
-                wrk, servers[scenario.name].url(route), settings.duration_s, settings.connections
+                wrk,
+                servers[scenario.name].url(route),
+                settings.duration_s,
+                settings.connections,
+                request_headers(route),
             )
             results[scenario.name, route.path].runs.append(result)
             done += 1
@@ -548,14 +602,16 @@ def print_table(results: dict[tuple[str, str], Measurement], settings: Settings)
         f"medians of {settings.runs} run(s) of {settings.duration_s} s, "
         f"{settings.connections} connections; errors: sum over the measured runs"
     )
+    width = max([10, *(len(m.path) for m in results.values())])
     header = (
-        f"{'scenario':<18} {'path':<10} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}"
+        f"{'scenario':<18} {'path':<{width}} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} "
+        f"{'errors':>7}"
     )
     print(header)
     print("-" * len(header))
     for m in results.values():
         print(
-            f"{m.scenario:<18} {m.path:<10} {m.median('requests_per_s'):>10,.0f} "
+            f"{m.scenario:<18} {m.path:<{width}} {m.median('requests_per_s'):>10,.0f} "
             f"{m.median('p50_ms'):>9.2f} {m.median('p99_ms'):>9.2f} {m.errors:>7}"
         )
 
@@ -568,7 +624,8 @@ def _figure(number: float | None, absolute: bool) -> str:
 
 def print_checks(checks: list[dict[str, Any]], connections: int) -> None:
     print()
-    header = f"{'figure':<34} {'path':<10} {'value':>8} {'target':>10}  verdict"
+    width = max([10, *(len(c["path"]) for c in checks)])
+    header = f"{'figure':<34} {'path':<{width}} {'value':>8} {'target':>10}  verdict"
     print(header)
     print("-" * len(header))
     for c in checks:
@@ -576,7 +633,7 @@ def print_checks(checks: list[dict[str, Any]], connections: int) -> None:
         label = f"{c['label']} @ c={connections}" if absolute else c["label"]
         value = _figure(c["value"], absolute)
         target = "-" if c["target"] is None else ">= " + _figure(c["target"], absolute)
-        print(f"{label:<34} {c['path']:<10} {value:>8} {target:>10}  {c['verdict']}")
+        print(f"{label:<34} {c['path']:<{width}} {value:>8} {target:>10}  {c['verdict']}")
 
 
 def write_json(
@@ -651,8 +708,9 @@ def benchmark(settings: Settings) -> None:
     ):
         workdir = Path(tmp)
         database_url = f"sqlite:///{workdir / 'bench.db'}"
+        prepare_database(database_url)
         servers: dict[str, Server] = {}
-        for scenario in settings.scenarios:  # one at a time: the first one seeds the database
+        for scenario in settings.scenarios:  # one at a time
             server = stack.enter_context(running(scenario, workdir, database_url))
             servers[scenario.name] = server
             print(f"started {scenario.name} on port {server.port}", flush=True)

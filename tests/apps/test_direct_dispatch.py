@@ -445,3 +445,32 @@ def test_a_starlette_app_is_dispatched_directly_too(tmp_path: Path) -> None:
     finally:
         for gateway in gateways:
             gateway.close()
+
+
+@pytest.mark.parametrize("state", ["shadow", "canary"])
+def test_a_shadow_copy_and_a_canarys_modern_half_are_dispatched_directly(
+    tmp_path: Path, state: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = dispatch_corpus.build("included", "none")
+    entry = next(e for e in corpus.routes if e["endpoint"] == "read_item")
+    corpus.routes = [dict(entry, methods=["GET"], state=state)]
+    if state == "canary":
+        corpus.routes[0].update(percent=100 - 1e-9, cohort="header:x-user")
+    served: list[str] = []
+    serve = dispatch.Target.serve
+
+    async def counted(self: Any, scope: Any, *args: Any) -> None:
+        served.append(scope["path"])
+        await serve(self, scope, *args)
+
+    monkeypatch.setattr(dispatch.Target, "serve", counted)
+    gateway = gateway_of(tmp_path, corpus, direct=True)
+    try:
+        corpus.sentinel.asked = 0
+        sent = [Sent("GET", "/api/items/3", {"x-token": TOKEN, "x-user": "ann"})]
+        ((status, headers, _),) = answers(gateway, sent)  # the lifespan's end drains copies
+    finally:
+        gateway.close()
+    assert status == 200
+    assert ("x-served-by", "legacy" if state == "shadow" else "modern") in headers
+    assert served == ["/api/items/3"] and corpus.sentinel.asked == 0

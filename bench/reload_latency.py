@@ -39,7 +39,7 @@ After the load, with the server stopped, a fresh interpreter (pinned to CPU 0) i
 folder builds the gateway's parts as routeshift.serve.assemble does and times the reload
 (`RegistryWatcher.reload`: load_registry, the apps check, Routing.build) and its phases,
 then the longest gaps a thread that wakes every 0.2 ms sees while a reload runs on
-another (the apps frozen and the switch interval at 0.5 ms, as the gateway has them),
+another (the apps frozen and the switch interval at the gateway's, RELOAD_SWITCH_INTERVAL),
 with the cyclic collector on and off; with --profile, or when the target is missed,
 cProfile's top functions by own and by cumulative time.
 
@@ -229,7 +229,7 @@ from routeshift.apps.dispatch import install
 from routeshift.apps.pair import check_apps, load_apps
 from routeshift.compat.urls import add_build_only_rules
 from routeshift.registry.load import load_registry
-from routeshift.serve.reload import RegistryWatcher, Routing
+from routeshift.serve.reload import RELOAD_SWITCH_INTERVAL, RegistryWatcher, Routing
 
 path, count, profile = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 registry = load_registry(path)
@@ -256,10 +256,10 @@ out = {"phases": phases, "entries": len(registry.routes)}
 
 # what a request waiting on the event loop sees: the longest gaps of a thread that wakes
 # every 0.2 ms while reloads run on another, with the gateway's settings (what it built
-# frozen, the GIL handed back every 0.5 ms during a reload), cyclic collector on and off
+# frozen, the GIL handed back as the gateway does during a reload), collector on and off
 gc.collect()
 gc.freeze()
-sys.setswitchinterval(0.0005)
+sys.setswitchinterval(RELOAD_SWITCH_INTERVAL)
 
 
 def gaps():
@@ -451,7 +451,7 @@ def print_timing(timing: dict[str, Any]) -> None:
         )
     print(
         "longest event-loop gap during one reload (a thread waking every 0.2 ms; apps "
-        "frozen, switch interval 0.5 ms as the gateway sets them), median (max) ms:"
+        "frozen, the gateway's switch interval), median (max) ms:"
     )
     for label, runs in timing.get("lag", {}).items():
         worst = statistics.median(r["max_ms"] for r in runs)

@@ -23,7 +23,7 @@ context for an included router (`scope["fastapi"]`), `endpoint`, `path_params` a
 per-route app, with its prefix, dependencies and response class).
 
 Two shapes of FastAPI (tested on 0.115.0 and 0.165.0, the oldest and newest routeshift
-supports):
+supports, and on 0.150.0 in between; by hand on 0.128.0 and 0.137.2):
 
 - before 0.137, `include_router` copies every route into `app.routes`: a target is an
   APIRoute (or Starlette Route) of the app's router;
@@ -78,8 +78,9 @@ _INSTALLED: weakref.WeakKeyDictionary[Any, DirectRouter | None] = weakref.WeakKe
 
 
 class _IncludedSeam:
-    """FastAPI's private names that an included router's dispatch needs (FastAPI >= 0.137,
-    tested on 0.165.0), or `missing` naming the first one absent."""
+    """FastAPI's private names that an included router's dispatch needs (FastAPI >= 0.137;
+    tested on 0.137.2, 0.150.0 and 0.165.0), or `missing` naming the first one absent.
+    The routers' form limits (0.16x) and telemetry's route name are used where present."""
 
     def __init__(self) -> None:
         self.missing: str | None = None
@@ -100,7 +101,6 @@ class _IncludedSeam:
             return  # FastAPI before 0.137: included routes are in app.routes
         names = {
             "context": "_EffectiveRouteContext",
-            "form_limits": "_apply_router_form_limits",
             "fastapi_scope": "_get_fastapi_scope",
             "router_key": "_FASTAPI_INCLUDED_ROUTER_KEY",
             "context_key": "_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY",
@@ -110,6 +110,8 @@ class _IncludedSeam:
                 self.missing = f"fastapi.routing.{name}"
                 return
             setattr(self, attribute, getattr(routing, name))
+        # form limits per router came later (0.16x); before them there is nothing to apply
+        self.form_limits = getattr(routing, "_apply_router_form_limits", None)
         if not hasattr(self.included_router, "effective_candidates"):
             self.missing = "fastapi.routing._IncludedRouter.effective_candidates"
             return
@@ -152,7 +154,8 @@ class Target:
     convertors: Mapping[str, Any] = field(default_factory=dict)
     path_regex: Any = None
     path_format: str | None = None
-    #: whether the scope gets "route" (APIRoute's matches sets it, Starlette's Route not)
+    #: whether the scope gets "route" (APIRoute's matches sets it; a Starlette Route gets
+    #: it where the router's routing sets it for every route, `_routing_sets_route`)
     sets_route: bool = True
 
     @property
@@ -172,7 +175,7 @@ class Target:
         if "router" not in scope:
             scope["router"] = router
         if seam.nested:
-            if scope["type"] == "http":
+            if scope["type"] == "http" and seam.form_limits is not None:
                 limits = getattr(router, "form_limits", None)  # a Starlette app has none
                 if limits:
                     seam.form_limits(scope, limits)
@@ -317,7 +320,7 @@ def _absent(app: Any) -> str | None:
         return f"the modern app ({type(app).__name__}) is not a Starlette or FastAPI app"
     seam = _seam()
     if seam.missing is not None:
-        return f"this FastAPI has no {seam.missing} (direct dispatch is tested on 0.115 and 0.165)"
+        return f"this FastAPI has no {seam.missing} (direct dispatch is tested on 0.115 to 0.165)"
     kind = type(router)
     known_app: set[Any] = {Router.app}
     try:
@@ -409,11 +412,29 @@ def _targets(app: Any) -> Iterator[Target]:
     from starlette.routing import Route
 
     seam = _seam()
+    every_route = _routing_sets_route(app.router)
     for route in app.router.routes:
         if seam.nested and isinstance(route, seam.included_router):
             yield from _included(route, (route,))
         elif isinstance(route, Route) and route.methods:
-            yield _target(route, route)
+            yield _target(route, route, sets_route=every_route)
+
+
+def _routing_sets_route(router: Any) -> bool:
+    """Whether the router's routing puts every route it picks in `scope["route"]`:
+    Starlette's own `Router.app` does from 1.0 (FastAPI routers that keep it, 0.137 to
+    0.15x, with it); FastAPI's `APIRouter.app` of 0.16x, and older Starlette, leave it
+    to APIRoute's `matches`."""
+    import inspect
+
+    from starlette.routing import Router
+
+    if type(router).app is not Router.app:
+        return False
+    try:
+        return 'scope["route"] = route' in inspect.getsource(Router.app)
+    except (OSError, TypeError):  # no source to read: as older Starlette
+        return False
 
 
 def _included(router: Any, levels: tuple[Any, ...]) -> Iterator[Target]:
@@ -428,7 +449,14 @@ def _included(router: Any, levels: tuple[Any, ...]) -> Iterator[Target]:
                 yield _target(candidate.original_route, candidate, levels, candidate)
 
 
-def _target(route: Any, source: Any, levels: tuple[Any, ...] = (), context: Any = None) -> Target:
+def _target(
+    route: Any,
+    source: Any,
+    levels: tuple[Any, ...] = (),
+    context: Any = None,
+    *,
+    sets_route: bool = False,
+) -> Target:
     from fastapi.routing import APIRoute
 
     path = source.path
@@ -441,5 +469,5 @@ def _target(route: Any, source: Any, levels: tuple[Any, ...] = (), context: Any 
         convertors=dict(source.param_convertors),
         path_regex=source.path_regex,
         path_format=source.path_format,
-        sets_route=isinstance(route, APIRoute),
+        sets_route=sets_route or isinstance(route, APIRoute),
     )

@@ -282,22 +282,38 @@ def test_a_renamed_parameter_gets_its_value_by_position(tmp_path: Path) -> None:
 
 
 def test_direct_dispatch_false_switches_back_live(tmp_path: Path) -> None:
+    """An edit of settings.direct_dispatch takes effect at the watcher's reload, in the
+    same running gateway (one lifespan), with the same answers."""
     corpus = dispatch_corpus.build("included", "none")
     gateway = gateway_of(tmp_path, corpus, direct=True)
-    sent = [Sent("GET", "/api/items/5", {"x-token": TOKEN})]
+    request = Sent("GET", "/api/items/5", {"x-token": TOKEN})
+    asked: list[int] = []
+
+    async def run() -> tuple[Answer, Answer]:
+        state: dict[str, Any] = {}
+        lifespan = _Lifespan(gateway, state)
+        await lifespan.start()
+        try:
+            corpus.sentinel.asked = 0
+            first = await _one(gateway, state, request)
+            asked.append(corpus.sentinel.asked)
+            registry = gateway.watcher.path
+            document = yaml.safe_load(registry.read_text(encoding="utf-8"))
+            document["settings"]["direct_dispatch"] = False
+            registry.write_text(yaml.safe_dump(document), encoding="utf-8")
+            assert await asyncio.to_thread(gateway.watcher.reload)
+            second = await _one(gateway, state, request)
+            asked.append(corpus.sentinel.asked)
+            return first, second
+        finally:
+            await lifespan.stop()
+
     try:
-        corpus.sentinel.asked = 0
-        first = answers(gateway, sent)
-        assert corpus.sentinel.asked == 0
-        registry = gateway.watcher.path
-        document = yaml.safe_load(registry.read_text(encoding="utf-8"))
-        document["settings"]["direct_dispatch"] = False
-        registry.write_text(yaml.safe_dump(document), encoding="utf-8")
-        assert gateway.watcher.reload()
-        assert answers(gateway, sent) == first
-        assert corpus.sentinel.asked > 0
+        first, second = asyncio.run(run())
     finally:
         gateway.close()
+    assert first == second and first[0] == 200
+    assert asked[0] == 0 and asked[1] > 0  # the router scanned only after the edit
 
 
 def test_two_handlers_for_one_path_take_the_first_with_a_warning(

@@ -81,7 +81,9 @@ from run import (  # noqa: E402  (bench/ is put on sys.path above)
     _positive,
     check_machine,
     ensure_wrk,
+    loadgen_errors,
     run_benchmark,
+    run_loadgen,
     run_wrk,
     signals_held,
     stop_server,
@@ -99,7 +101,6 @@ from scale import (  # noqa: E402
 )
 
 RESULTS = REPO / "bench" / "results" / "reload-latest.json"
-LOADGEN = BENCH / "loadgen.py"
 TARGET_P99_RATIO = 2.0
 PROBE_CONNECTIONS = 10
 PAUSE_S = 1.5  # after a run: the last reload is over
@@ -158,21 +159,8 @@ def reload_count(running: Running) -> int:
 
 
 def open_loop(running: Running, path: str, rate: float, duration_s: float) -> dict[str, Any]:
-    argv = ["taskset", "-c", str(WRK_CPU), sys.executable, str(LOADGEN)]
-    argv += ["--port", str(running.server.port), "--path", path, "--rate", f"{rate:g}"]
-    argv += ["--duration", f"{duration_s:g}", "--expect-served-by", "modern"]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 60)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"loadgen did not finish within {duration_s + 60:.0f} s") from None
-    if done.returncode != 0:
-        raise BenchError(f"loadgen failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
-def errors(run: dict[str, Any]) -> int:
-    return sum(run["errors"].values())
+    """One loadgen run on the gateway's ported route; its JSON result."""
+    return run_loadgen(running.server.port, path, rate, duration_s, "modern")
 
 
 @dataclass(frozen=True)
@@ -366,7 +354,8 @@ def benchmark(settings: Settings) -> None:
                         f"round {n + 1} {name:<6} {run['achieved_rate']:6.1f} req/s  "
                         f"p50 {run['p50_ms']:6.2f}  p90 {run['p90_ms']:6.2f}  "
                         f"p99 {run['p99_ms']:7.2f}  max {run['max_ms']:7.2f} ms  "
-                        f"errors {errors(run)}  edits {run['edits']} reloads {run['reloads']}",
+                        f"errors {loadgen_errors(run)}  edits {run['edits']} "
+                        f"reloads {run['reloads']}",
                         flush=True,
                     )
         finally:
@@ -437,7 +426,7 @@ def print_table(arms: dict[str, Arm], settings: Settings) -> None:
         print(
             f"{arm.name:<7} {arm.median('achieved_rate'):>7.1f} {arm.median('p50_ms'):>7.2f} "
             f"{arm.median('p90_ms'):>7.2f} {arm.median('p99_ms'):>8.2f} "
-            f"{arm.median('max_ms'):>8.2f} {sum(errors(r) for r in arm.runs):>6} "
+            f"{arm.median('max_ms'):>8.2f} {sum(loadgen_errors(r) for r in arm.runs):>6} "
             f"{sum(arm.edits):>6} {sum(arm.reloads):>7}"
         )
 

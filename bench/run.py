@@ -64,6 +64,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 REGISTRY = REPO / "migration_status.yaml"
 RESULTS = REPO / "bench" / "results" / "latest.json"
+LOADGEN = REPO / "bench" / "loadgen.py"
 SERVER_CPU = 0
 WRK_CPU = 1
 READY_TIMEOUT_S = 60.0
@@ -272,6 +273,28 @@ def run_wrk(
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}) on {url}:\n{done.stdout}{done.stderr}")
     return parse_wrk(done.stdout)
+
+
+def run_loadgen(
+    port: int, path: str, rate: float, duration_s: float, served_by: str
+) -> dict[str, Any]:
+    """One bench/loadgen.py run (open loop) pinned to the load CPU; its JSON result."""
+    argv = ["taskset", "-c", str(WRK_CPU), sys.executable, str(LOADGEN)]
+    argv += ["--port", str(port), "--path", path, "--rate", f"{rate:g}"]
+    argv += ["--duration", f"{duration_s:g}", "--expect-served-by", served_by]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 60)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"loadgen did not finish within {duration_s + 60:.0f} s") from None
+    if done.returncode != 0:
+        raise BenchError(f"loadgen failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def loadgen_errors(run: dict[str, Any]) -> int:
+    """The failed requests of one loadgen run, all kinds together."""
+    return sum(run["errors"].values())
 
 
 # --- servers -------------------------------------------------------------------------

@@ -68,7 +68,6 @@ import platform
 import re
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -98,7 +97,9 @@ from run import (  # noqa: E402  (bench/ is put on sys.path above)
     _positive,
     check_machine,
     ensure_wrk,
+    loadgen_errors,
     run_benchmark,
+    run_loadgen,
     run_wrk,
     signals_held,
     start_server,
@@ -109,7 +110,6 @@ from run import (  # noqa: E402  (bench/ is put on sys.path above)
 
 RESULTS = REPO / "bench" / "results" / "shadow-latest.json"
 CONTROL_RESULTS = REPO / "bench" / "results" / "shadow-control.json"  # --control
-LOADGEN = BENCH / "loadgen.py"
 ROUTE = SMALL  # GET /users/1, users.get_user: an SQLAlchemy lookup on both sides
 SERVED_BY = "legacy"  # what the client gets in both states
 TARGET_P50_RATIO = 1.10
@@ -275,29 +275,15 @@ def stored_observations(folder: Path) -> Counter[str]:
 
 
 def open_loop(server: Server, rate: float, duration_s: float) -> dict[str, Any]:
-    """One bench/loadgen.py run pinned to the load CPU; its JSON result."""
-    argv = ["taskset", "-c", str(WRK_CPU), sys.executable, str(LOADGEN)]
-    argv += ["--port", str(server.port), "--path", ROUTE.path, "--rate", f"{rate:g}"]
-    argv += ["--duration", f"{duration_s:g}", "--expect-served-by", SERVED_BY]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 60)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"loadgen did not finish within {duration_s + 60:.0f} s") from None
-    if done.returncode != 0:
-        raise BenchError(f"loadgen failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
-def errors(run: dict[str, Any]) -> int:
-    return sum(run["errors"].values())
+    """One loadgen run on the shadow benchmark's route; its JSON result."""
+    return run_loadgen(server.port, ROUTE.path, rate, duration_s, SERVED_BY)
 
 
 def describe(run: dict[str, Any]) -> str:
     return (
         f"{run['achieved_rate']:6.1f} req/s  p50 {run['p50_ms']:5.2f}  p90 {run['p90_ms']:6.2f}"
         f"  p99 {run['p99_ms']:6.2f} ms  send lag p99 {run['send_lag_p99_ms']:5.2f}  "
-        f"errors {errors(run)}"
+        f"errors {loadgen_errors(run)}"
     )
 
 
@@ -312,7 +298,7 @@ class Measurement:
 
     @property
     def errors(self) -> int:
-        return sum(errors(run) for run in self.runs)
+        return sum(loadgen_errors(run) for run in self.runs)
 
     @property
     def requests(self) -> int:

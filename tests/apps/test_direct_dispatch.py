@@ -24,6 +24,7 @@ from fixture_apps.dispatch_corpus import LAYOUTS, MIDDLEWARES, TOKEN, Corpus, Se
 from flask import Flask
 
 from routeshift.apps import dispatch
+from routeshift.apps.lifespan import ChildLifespan
 from routeshift.serve.assemble import build_gateway
 from routeshift.serve.gateway import Gateway
 
@@ -38,15 +39,17 @@ def answers(gateway: Gateway, sent: list[Sent]) -> list[Answer]:
 
     async def run() -> list[Answer]:
         state: dict[str, Any] = {}
-        lifespan = _Lifespan(gateway, state)
-        await lifespan.start()
+        lifespan = _started(gateway, state)
+        await lifespan.startup()
+        assert lifespan.supported  # the gateway's startup completed
         try:
             found = []
             for request in sent:
                 found.append(await _one(gateway, state, request))
             return found
         finally:
-            await lifespan.stop()
+            await lifespan.shutdown()
+            assert lifespan.supported  # and its shutdown
 
     return asyncio.run(run())
 
@@ -68,29 +71,9 @@ async def _one(gateway: Gateway, state: dict[str, Any], request: Sent) -> Answer
     return response.status_code, headers, response.content
 
 
-class _Lifespan:
-    """The server's side of the ASGI lifespan protocol, for one gateway."""
-
-    def __init__(self, app: Any, state: dict[str, Any]) -> None:
-        self.app = app
-        self.state = state
-        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": self.state}
-        self.task = asyncio.create_task(self.app(scope, self.inbox.get, self.outbox.put))
-        await self.inbox.put({"type": "lifespan.startup"})
-        message = await self.outbox.get()
-        assert message["type"] == "lifespan.startup.complete", message
-
-    async def stop(self) -> None:
-        await self.inbox.put({"type": "lifespan.shutdown"})
-        message = await self.outbox.get()
-        assert message["type"] == "lifespan.shutdown.complete", message
-        assert self.task is not None
-        await self.task
+def _started(gateway: Gateway, state: dict[str, Any]) -> ChildLifespan:
+    """The server's side of the gateway's lifespan, `state` shared as uvicorn shares it."""
+    return ChildLifespan(gateway, {"type": "lifespan", "asgi": {"version": "3.0"}, "state": state})
 
 
 def gateway_of(
@@ -291,8 +274,9 @@ def test_direct_dispatch_false_switches_back_live(tmp_path: Path) -> None:
 
     async def run() -> tuple[Answer, Answer]:
         state: dict[str, Any] = {}
-        lifespan = _Lifespan(gateway, state)
-        await lifespan.start()
+        lifespan = _started(gateway, state)
+        await lifespan.startup()
+        assert lifespan.supported  # the gateway's startup completed
         try:
             corpus.sentinel.asked = 0
             first = await _one(gateway, state, request)
@@ -306,7 +290,8 @@ def test_direct_dispatch_false_switches_back_live(tmp_path: Path) -> None:
             asked.append(corpus.sentinel.asked)
             return first, second
         finally:
-            await lifespan.stop()
+            await lifespan.shutdown()
+            assert lifespan.supported  # and its shutdown
 
     try:
         first, second = asyncio.run(run())

@@ -40,6 +40,7 @@ from flask import Flask
 
 from realapps.support import REPO, realapp
 from routeshift.apps import dispatch
+from routeshift.apps.lifespan import ChildLifespan
 from routeshift.routes import to_fastapi_path
 from routeshift.serve.assemble import build_gateway
 from routeshift.serve.gateway import Gateway
@@ -314,12 +315,16 @@ def answers(gateway: Gateway, sent: tuple[Sent, ...]) -> list[Answer]:
 
     async def run() -> list[Answer]:
         state: dict[str, Any] = {}
-        lifespan = _Lifespan(gateway, state)
-        await lifespan.start()
+        lifespan = ChildLifespan(
+            gateway, {"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}
+        )
+        await lifespan.startup()
+        assert lifespan.supported  # the gateway's startup completed
         try:
             return [await _one(gateway, state, request) for request in sent]
         finally:
-            await lifespan.stop()
+            await lifespan.shutdown()
+            assert lifespan.supported  # and its shutdown
 
     return asyncio.run(run())
 
@@ -339,31 +344,6 @@ async def _one(gateway: Gateway, state: dict[str, Any], request: Sent) -> Answer
             return RAISED, [], f"{type(exc).__name__}: {exc}".encode()
     headers = [(k, v) for k, v in response.headers.multi_items() if k not in IGNORED_HEADERS]
     return response.status_code, headers, response.content
-
-
-class _Lifespan:
-    """The server's side of the ASGI lifespan protocol, for one gateway."""
-
-    def __init__(self, app: Any, state: dict[str, Any]) -> None:
-        self.app = app
-        self.state = state
-        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": self.state}
-        self.task = asyncio.create_task(self.app(scope, self.inbox.get, self.outbox.put))
-        await self.inbox.put({"type": "lifespan.startup"})
-        message = await self.outbox.get()
-        assert message["type"] == "lifespan.startup.complete", message
-
-    async def stop(self) -> None:
-        await self.inbox.put({"type": "lifespan.shutdown"})
-        message = await self.outbox.get()
-        assert message["type"] == "lifespan.shutdown.complete", message
-        assert self.task is not None
-        await self.task
 
 
 def served(folder: Path, plan: Plan, where: Path, *, direct: bool) -> tuple[list[Answer], int]:

@@ -85,7 +85,6 @@ class _IncludedSeam:
     def __init__(self) -> None:
         self.missing: str | None = None
         self.included_router: Any = None
-        self.context: Any = None
         self.form_limits: Any = None
         self.fastapi_scope: Any = None
         self.router_key: str = ""
@@ -99,17 +98,19 @@ class _IncludedSeam:
         self.included_router = getattr(routing, "_IncludedRouter", None)
         if self.included_router is None:
             return  # FastAPI before 0.137: included routes are in app.routes
-        names = {
-            "context": "_EffectiveRouteContext",
-            "fastapi_scope": "_get_fastapi_scope",
-            "router_key": "_FASTAPI_INCLUDED_ROUTER_KEY",
-            "context_key": "_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY",
-        }
-        for attribute, name in names.items():
-            if not hasattr(routing, name):
-                self.missing = f"fastapi.routing.{name}"
-                return
-            setattr(self, attribute, getattr(routing, name))
+        required = (
+            "_EffectiveRouteContext",  # what effective_candidates gives for a route
+            "_get_fastapi_scope",
+            "_FASTAPI_INCLUDED_ROUTER_KEY",
+            "_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY",
+        )
+        absent = next((name for name in required if not hasattr(routing, name)), None)
+        if absent is not None:
+            self.missing = f"fastapi.routing.{absent}"
+            return
+        self.fastapi_scope = routing._get_fastapi_scope
+        self.router_key = routing._FASTAPI_INCLUDED_ROUTER_KEY
+        self.context_key = routing._FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY
         # form limits per router came later (0.16x); before them there is nothing to apply
         self.form_limits = getattr(routing, "_apply_router_form_limits", None)
         if not hasattr(self.included_router, "effective_candidates"):
@@ -159,12 +160,22 @@ class Target:
     sets_route: bool = True
 
     @property
+    def _source(self) -> Any:
+        """What FastAPI's own router reads the route's endpoint, name and methods from:
+        the context under an included router, else the route."""
+        return self.context if self.context is not None else self.route
+
+    @property
     def endpoint(self) -> Any:
-        return (self.context if self.context is not None else self.route).endpoint
+        return self._source.endpoint
 
     @property
     def name(self) -> str:
-        return str(getattr(self.context if self.context is not None else self.route, "name", ""))
+        return str(getattr(self._source, "name", ""))
+
+    @property
+    def methods(self) -> frozenset[str]:
+        return frozenset(getattr(self._source, "methods", None) or ())
 
     async def serve(
         self, scope: Scope, receive: Receive, send: Send, params: Mapping[str, Any], router: Any
@@ -370,7 +381,7 @@ class Targets:
         self._warned: set[tuple[str, str]] = set()
         self._directs: dict[tuple[str, Target], Direct | None] = {}  # GET and HEAD share one
         for target in _targets(app):
-            for method in target_methods(target):
+            for method in target.methods:
                 key = (target.path, method)
                 if key in self._by_key:
                     self.duplicates[key] = self.duplicates.get(key, 1) + 1
@@ -400,11 +411,6 @@ class Targets:
 
     def __len__(self) -> int:
         return len(self._by_key)
-
-
-def target_methods(target: Target) -> frozenset[str]:
-    source = target.context if target.context is not None else target.route
-    return frozenset(getattr(source, "methods", None) or ())
 
 
 def _targets(app: Any) -> Iterator[Target]:

@@ -203,12 +203,13 @@ class Classifier:
         and the seam is in the modern app (routeshift.apps.dispatch.install)."""
         modern = apps.modern
         docs = {getattr(modern, name, None) for name in _DOCS_ATTRIBUTES}
-        direct = registry.settings.direct_dispatch and installed(modern)
+        forced = force_legacy or registry.settings.force_legacy
+        direct = registry.settings.direct_dispatch and not forced and installed(modern)
         table = build_table(
             registry,
             apps.legacy_routes,
             apps.handlers,
-            force_legacy=force_legacy or registry.settings.force_legacy,
+            force_legacy=forced,
             cookies=session_cookies(apps.legacy),
             targets=Targets(modern) if direct else None,
         )

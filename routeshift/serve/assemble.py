@@ -57,7 +57,7 @@ def build_gateway(
     apps = load_apps(loaded, legacy_app, modern_app)
     check_apps(loaded, apps)
     add_build_only_rules(apps.legacy, loaded)  # after the check: it saw the views gone
-    install_direct(apps.modern)  # the seam of direct dispatch, in the modern app's stack
+    install_direct(apps.modern)  # the seam of direct dispatch, at the bottom of its router
     settings = loaded.settings
     force = force_legacy_from_env() if force_legacy is None else force_legacy
     metrics = metrics if metrics is not None else Metrics.for_process()

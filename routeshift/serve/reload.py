@@ -9,10 +9,10 @@ never a mix.
 `RegistryWatcher` owns the current Routing. Its `watch()` (run in the server's lifespan)
 looks at the file every `interval` seconds; `reload()` loads it off the event loop,
 checks it against the apps and swaps it in, then tells the listeners (the writer takes
-the new redaction and retention). While it runs, the GIL goes back to the event loop
-ten times as often and no cyclic collection runs, so that requests do not queue behind
-it. An edit that does not
-load, or one that names other apps, is logged and the last good registry keeps serving.
+the new redaction and retention). While it runs, on a thread of its own behind the
+requests, the GIL goes back to the event loop every RELOAD_SWITCH_INTERVAL and no cyclic
+collection runs, so that requests do not queue behind it. An edit that does not load, or
+one that names other apps, is logged and the last good registry keeps serving.
 """
 
 from __future__ import annotations

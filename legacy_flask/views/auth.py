@@ -1,5 +1,9 @@
-"""Log in by email into Flask's signed cookie session; /me reads it back, /logout
-forgets it."""
+"""Log in by email into Flask's signed cookie session; /me reads it back.
+
+`POST /logout` was a view here too; its port (modern_api/routers/auth.py) serves it, and
+its view was removed once the port was modern and proven (`routeshift sync` marked the
+entry retired). `url_for("auth.logout")` still builds /logout behind the gateway, which
+puts the rule back as a build-only rule (the home page's logout form uses it)."""
 
 from __future__ import annotations
 
@@ -39,9 +43,3 @@ def me() -> ResponseReturnValue:
     if user is None:
         abort(401, description="Not logged in")
     return jsonify(user.to_dict())
-
-
-@bp.route("/logout", methods=["POST"])
-def logout() -> ResponseReturnValue:
-    session.clear()
-    return jsonify(ok=True)

@@ -197,6 +197,16 @@ class Harness:
         if decision.endpoint == case.endpoint:
             return None
         method, path = case.method, case.path.partition("?")[0]
+        listed = [e for e in self.registry.routes if e.endpoint == case.endpoint]
+        if listed and all(entry.retired for entry in listed):
+            return Problem(
+                case.file or "(written in Python)",
+                case.line,
+                f"case {case.id!r}: {case.endpoint} is retired (the legacy app no longer has "
+                "its view), so there is no legacy answer to compare the port's with. Delete "
+                "the case (its file stays in version control as the port's proof), or "
+                "restore the view and run `routeshift sync`.",
+            )
         reaches = self._where_it_goes(method, path, decision)
         return Problem(
             case.file or "(written in Python)",

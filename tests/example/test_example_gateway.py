@@ -130,12 +130,12 @@ def test_the_modern_me_without_a_login_is_legacys_401_page(tmp_path: Path) -> No
     [
         pytest.param({}, id="shipped-both-modern"),
         pytest.param({"auth_me": "legacy"}, id="logout-modern-me-legacy"),
-        pytest.param({"auth_logout": "legacy"}, id="logout-legacy-me-modern"),
     ],
 )
 def test_a_logout_on_one_side_is_seen_by_the_other(tmp_path: Path, states: dict[str, str]) -> None:
+    """The logout's view is retired: the port serves it whatever the entry's state."""
     me_side = states.get("auth_me", "modern")
-    logout_side = states.get("auth_logout", "modern")
+    logout_side = "modern"
 
     async def steps(client: httpx.AsyncClient) -> None:
         await log_in(client)
@@ -150,6 +150,26 @@ def test_a_logout_on_one_side_is_seen_by_the_other(tmp_path: Path, states: dict[
         assert me.content == NOT_LOGGED_IN
 
     browse(registry_with(tmp_path, **states), steps)
+
+
+def test_legacy_pages_still_build_the_url_of_the_retired_view(tmp_path: Path) -> None:
+    """auth.logout's view is gone from the legacy app; its home page (legacy) still calls
+    url_for("auth.logout") for a logged-in user, and gets /logout, which the port serves."""
+
+    async def steps(client: httpx.AsyncClient) -> None:
+        anonymous = await client.get("/")
+        assert (anonymous.status_code, anonymous.headers["x-served-by"]) == (200, "legacy")
+        assert b'class="logout"' not in anonymous.content
+        await log_in(client)
+        home = await client.get("/")
+        assert (home.status_code, home.headers["x-served-by"]) == (200, "legacy")
+        assert b'<form class="logout" method="post" action="/logout">' in home.content
+        logout = await client.post("/logout")
+        assert (logout.status_code, logout.headers["x-served-by"]) == (200, "modern")
+        after = await client.get("/")
+        assert b'class="logout"' not in after.content
+
+    browse(registry_with(tmp_path), steps)
 
 
 def remembering(modern_app: FastAPI) -> FastAPI:

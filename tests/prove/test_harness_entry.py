@@ -17,6 +17,7 @@ from flask import Flask, abort
 
 from routeshift.apps.pair import load_apps
 from routeshift.compat import Legacy
+from routeshift.errors import CaseFileError
 from routeshift.prove.cases import case
 from routeshift.prove.harness import Harness
 from routeshift.registry.load import load_registry
@@ -119,3 +120,27 @@ def test_a_port_kept_bug_for_bug_passes_only_with_the_same_exception(
     assert result.legacy.status == result.modern.status == 500
     assert result.comparison.equal  # the legacy app's own 500 page on both sides
     assert result.passed is passes, result.report()
+
+
+def test_a_case_of_a_retired_route_is_a_case_file_error_that_says_so(tmp_path: Path) -> None:
+    entry = {"endpoint": "gone", "rule": "/gone", "methods": ["GET"], "state": "modern"}
+    path = write_registry(
+        tmp_path, [{**entry, "retired": True}], legacy_app="x:app", modern_app="x:app"
+    )
+    flask_app = legacy_app()  # has no view "gone": it was removed
+    modern = modern_app(flask_app)
+
+    @modern.get("/gone")
+    def gone() -> Any:
+        return {"ok": True}
+
+    apps = load_apps(load_registry(path), legacy_app=flask_app, modern_app=modern)
+    harness = Harness(load_registry(path), apps)
+    try:
+        with pytest.raises(CaseFileError) as raised:
+            harness.run(case("gone", "GET", "/gone"))
+    finally:
+        harness.close()
+    message = str(raised.value)
+    assert "gone is retired (the legacy app no longer has its view)" in message
+    assert "Delete the case" in message

@@ -134,6 +134,17 @@ def test_a_vanished_route_that_is_retired_is_a_warning(check: Check) -> None:
     assert not fails(findings) and fails(findings, strict=True)
 
 
+def test_a_retired_route_that_its_port_serves_is_a_note(check: Check) -> None:
+    """The end of a migration: the view removed, the port modern. The entry stays, for
+    the build-only rule that keeps legacy's url_for of it working."""
+    gone = {"endpoint": "old", "rule": "/old", "methods": ["GET"], "state": "modern"}
+    findings = check([*complete(), dict(gone, retired=True)])
+    finding = only(findings, Code.RETIRED)
+    assert finding.level is Level.INFO
+    assert "the port serves it" in finding.message and "url_for('old')" in finding.message
+    assert not fails(findings, strict=True)
+
+
 def test_a_retired_entry_whose_route_is_alive_is_a_warning(check: Check) -> None:
     routes = [dict(r, retired=True) if r["endpoint"] == "links" else r for r in complete()]
     finding = only(check(routes), Code.RETIRED)

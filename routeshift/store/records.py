@@ -10,6 +10,7 @@ observation, one row, is routeshift.store.rows. Pure: no I/O.
     ShadowSummary   the shadow runs of one endpoint
     CaseOutcome     one contract case as a run records it
     Verification    the latest contract result of one endpoint
+    Snapshot        the route methods of the registry by state on one day (the gateway's)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "Observation",
     "ShadowResult",
     "ShadowSummary",
+    "Snapshot",
     "StoredExchange",
     "StoredMismatch",
     "Verification",
@@ -215,3 +217,17 @@ class Verification:
     def ok(self) -> bool:
         """Ran cases and failed none (routeshift.registry.readiness)."""
         return passing(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The registry as a gateway served it on `day` (its last load or reload that day):
+    route methods by state, `retired` apart (routeshift.track.history counts them)."""
+
+    day: dt.date
+    taken_at: dt.datetime
+    counts: dict[str, int]
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{state}={n}" for state, n in self.counts.items())
+        return f"Snapshot({self.day.isoformat()}, {counts})"

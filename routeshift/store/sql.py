@@ -59,6 +59,7 @@ from routeshift.store.records import (
     Observation,
     ShadowResult,
     ShadowSummary,
+    Snapshot,
     StoredExchange,
     StoredMismatch,
     Verification,
@@ -70,7 +71,12 @@ from routeshift.store.rows import (
     stored_exchange,
     stored_mismatch,
 )
-from routeshift.store.schema import contract_results, contract_runs, shadow_observations
+from routeshift.store.schema import (
+    contract_results,
+    contract_runs,
+    daily_snapshots,
+    shadow_observations,
+)
 
 if TYPE_CHECKING:
     from routeshift.registry.model import Registry
@@ -323,6 +329,37 @@ class Store:
                 f"cannot prune shadow observations in {self.display_url!r}: {exc}"
             ) from exc
         return deleted
+
+    def record_snapshot(self, snapshot: Snapshot) -> None:
+        """Keep `snapshot` as its day's (the last one of a day wins)."""
+        self._prepare()
+        table = daily_snapshots
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(delete(table).where(table.c.day == snapshot.day))
+                connection.execute(
+                    insert(table).values(
+                        day=snapshot.day,
+                        taken_at=snapshot.taken_at,
+                        counts=json.dumps(snapshot.counts, sort_keys=True),
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot record the daily snapshot in {self.display_url!r}: {exc}"
+            ) from exc
+
+    def snapshots(self, limit: int) -> list[Snapshot]:
+        """The `limit` latest daily snapshots, oldest first; none where there is no store."""
+        if not self._exists(daily_snapshots):
+            return []
+        table = daily_snapshots
+        query = select(table).order_by(table.c.day.desc()).limit(limit)
+        rows = self._read(query, "the daily snapshots")
+        return [
+            Snapshot(row.day, _aware(row.taken_at), json.loads(row.counts))
+            for row in reversed(rows)
+        ]
 
     def has_observations(self) -> bool:
         """Whether a shadow run was ever recorded here (the table exists)."""

@@ -8,7 +8,9 @@ each, and now and then prunes the store to its retention. A store that cannot be
 is logged (rate-limited, logger "routeshift.store"; the store's URL without its
 password, an observation's error redacted) and counted; the gateway carries on.
 `close()` writes what is queued and stops the thread: nothing is lost at a clean
-shutdown.
+shutdown. The same thread keeps the registry's daily snapshot (`submit_snapshot`, on the
+gateway's start and each reload): a snapshot that cannot be written is logged, never
+retried.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 from typing import TYPE_CHECKING
 
 from routeshift.errors import StoreError
-from routeshift.store.records import Observation
+from routeshift.store.records import Observation, Snapshot
 from routeshift.store.redact import Redactor
 
 if TYPE_CHECKING:
@@ -143,15 +145,22 @@ class ObservationWriter:
             thread.start()
             self._thread = thread
 
+    def submit_snapshot(self, snapshot: Snapshot) -> bool:
+        """Queue the registry's snapshot of the day, as `submit` does an observation."""
+        return self._put(snapshot)
+
     def submit(self, observation: Observation) -> bool:
         """Queue one observation; False (and counted as dropped) when the queue is full or
         the writer is closed. Never blocks, never raises."""
+        return self._put(observation)
+
+    def _put(self, item: Observation | Snapshot) -> bool:
         try:
             if self._thread is None:
                 self.start()
             if self._closed:
                 raise queue.Full
-            self._queue.put_nowait(observation)
+            self._queue.put_nowait(item)
         except Exception:  # queue.Full, or a thread that cannot start: drop, never raise
             with self._lock:
                 self._dropped += 1
@@ -197,11 +206,14 @@ class ObservationWriter:
             else:
                 item = self._queue.get()
             batch: list[Observation] = []
+            snapshots: list[Snapshot] = []
             while True:
                 if item is _STOP:
                     stopping = True
                 elif isinstance(item, Observation):
                     batch.append(item)
+                elif isinstance(item, Snapshot):
+                    snapshots.append(item)
                 if len(batch) >= self.batch_size:
                     break
                 try:
@@ -210,6 +222,8 @@ class ObservationWriter:
                     break
             if batch:
                 self._write(batch)
+            if snapshots:
+                self._snapshot(snapshots)
             self._maybe_prune()
 
     def _write(self, batch: list[Observation]) -> None:
@@ -222,6 +236,22 @@ class ObservationWriter:
             self._written += written
             self._failed += failed
             self._handled += len(batch)
+            self._done.notify_all()
+
+    def _snapshot(self, snapshots: list[Snapshot]) -> None:
+        """The last snapshot of each day queued (an earlier one of the day is replaced)."""
+        latest = {snapshot.day: snapshot for snapshot in snapshots}
+        for snapshot in latest.values():
+            try:
+                self.store.record_snapshot(snapshot)
+            except Exception as exc:
+                log.warning(
+                    "cannot keep the registry's daily snapshot in %s (the gateway serves on): %s",
+                    self.store.display_url,
+                    self._describe(exc),
+                )
+        with self._done:
+            self._handled += len(snapshots)
             self._done.notify_all()
 
     def _write_one_by_one(self, batch: list[Observation], exc: Exception) -> tuple[int, int]:

@@ -11,10 +11,12 @@ import click
 
 from routeshift.cli.common import (
     load_with_apps,
+    read_store_or_exit,
     registry_option,
     store_figures_or_exit,
 )
 from routeshift.prove.cases import case_endpoints
+from routeshift.track.history import load_history
 from routeshift.track.report.html import format_status_html
 from routeshift.track.report.markdown import format_status_markdown
 from routeshift.track.report.progress import build_progress, status_document
@@ -39,12 +41,15 @@ def status(registry_option: str | None, fmt: str) -> None:
     """Progress at a glance: routes per state, percent modern and verified, by blueprint.
 
     A route method is verified when it is modern and its endpoint's latest contract run
-    (`routeshift contract`) passed. Routes the gateway shadowed show how many of their
+    (`routeshift contract`) passed. The migration over time (json's `history`, the html
+    page's burn-down) comes from the registry's git history, else from the daily
+    snapshots a gateway kept in the store. Routes the gateway shadowed show how many of their
     shadow runs matched and their latest mismatch (`routeshift diffs` shows it). Exit 0,
     or 2 on bad input (registry, apps, store).
     """
     registry, apps = load_with_apps(registry_option)
     verifications, shadow = store_figures_or_exit(registry)
+    history = read_store_or_exit(registry, lambda store: load_history(registry, store))
     progress = build_progress(
         registry,
         apps.legacy_routes,
@@ -53,6 +58,7 @@ def status(registry_option: str | None, fmt: str) -> None:
         case_endpoints=case_endpoints(registry.contracts_dir),
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         shadow=shadow,
+        history=history,
     )
     if fmt == "json":
         click.echo(json.dumps(status_document(progress), indent=2))

@@ -304,6 +304,7 @@ def test_status_document_schema() -> None:
         "totals",
         "blueprints",
         "routes",
+        "history",
     }
     assert dt.datetime.fromisoformat(document["generated_at"]) == NOW
     assert document["totals"]["by_method"] == {

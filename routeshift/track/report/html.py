@@ -17,6 +17,7 @@ import datetime as dt
 import html
 from typing import TYPE_CHECKING
 
+from routeshift.track.report.burndown import format_burndown
 from routeshift.track.report.progress import (
     STATES,
     UNREGISTERED,
@@ -89,6 +90,8 @@ def format_status_html(
         + "</p>",
         _overall(progress, live),
     ]
+    if progress.history is not None:
+        parts.append(format_burndown(progress.history, progress.generated_at))
     if live:
         parts.append(_in_flight(progress))
     for blueprint in progress.blueprints:

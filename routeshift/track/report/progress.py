@@ -31,6 +31,7 @@ from routeshift.routes import LegacyRoute, ModernRoute, handler_index
 
 if TYPE_CHECKING:
     from routeshift.store.records import ShadowSummary, Verification
+    from routeshift.track.history import History
 
 __all__ = [
     "SCHEMA",
@@ -271,6 +272,8 @@ class Progress:
     blueprints: tuple[BlueprintProgress, ...]
     by_method: Tally
     by_route: Tally
+    #: the migration over time (routeshift.track.history); None where nobody asked
+    history: History | None = None
 
     @property
     def routes(self) -> tuple[RouteProgress, ...]:
@@ -290,13 +293,15 @@ def build_progress(
     generated_at: dt.datetime,
     shadow: Mapping[str, ShadowSummary] | None = None,
     traffic: Mapping[str, Traffic] | None = None,
+    history: History | None = None,
 ) -> Progress:
     """The progress of the legacy app's routes as the registry places them.
 
     `verifications` is the latest contract result per endpoint (Store.verifications());
     `case_endpoints` the endpoints that have a case file; `shadow` the shadow runs per
     endpoint (Store.shadow_summaries()); `traffic` the requests per endpoint and side
-    (only the gateway knows it: None elsewhere).
+    (only the gateway knows it: None elsewhere); `history` the migration over time
+    (routeshift.track.history.load_history).
     """
     entries = entry_index(registry)
     handlers = handler_index(modern)
@@ -319,6 +324,7 @@ def build_progress(
         blueprints=blueprints,
         by_method=_by_method(every),
         by_route=_by_route(every),
+        history=history,
     )
 
 
@@ -443,4 +449,5 @@ def status_document(progress: Progress) -> dict[str, Any]:
         },
         "blueprints": [blueprint.as_dict() for blueprint in progress.blueprints],
         "routes": [route.as_dict() for route in progress.routes],
+        "history": None if progress.history is None else progress.history.as_dict(),
     }

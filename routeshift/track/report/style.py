@@ -57,6 +57,14 @@ margin:1px 4px 1px 0;white-space:nowrap}
 .bad{color:var(--unregistered);font-weight:600}
 tr.unregistered td{background:#fff5f5}
 footer{margin-top:32px;color:var(--muted);font-size:12px}
+section.history{margin-top:28px}
+svg.burn{display:block;width:100%;height:220px;margin-top:10px;border:1px solid var(--line);
+border-radius:8px;background:#fff}
+svg.burn .grid line{stroke:#eaeef2;stroke-width:1}
+svg.burn text{fill:var(--muted);font-size:12px}
+svg.burn path{stroke:#fff;stroke-width:.5}
+svg.burn path.modern{fill:var(--modern)}svg.burn path.canary{fill:var(--canary)}
+svg.burn path.shadow{fill:var(--shadow)}svg.burn path.legacy{fill:var(--legacy)}
 """
 
 LIVE_CSS = """

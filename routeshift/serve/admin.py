@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from routeshift._asgi import Message, Receive, Send, header, local_path
 from routeshift.errors import StoreError
 from routeshift.prove.cases import case_endpoints
+from routeshift.track.history import load_history
 from routeshift.track.report.html import format_status_html
 from routeshift.track.report.progress import build_progress, status_document
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from routeshift.serve.metrics import Metrics
     from routeshift.store.records import ShadowSummary, Verification
     from routeshift.store.sql import Store
+    from routeshift.track.history import History
     from routeshift.track.report.progress import Progress
 
 __all__ = [
@@ -58,6 +60,8 @@ ENV_ADMIN_TOKEN = "ROUTESHIFT_ADMIN_TOKEN"
 REFRESH_SECONDS = 10
 #: seconds the admin pages may show store figures that old (a page load, not a query each)
 STORE_CACHE_SECONDS = 2.0
+#: seconds the page may show a history that old (git is asked, or the store, once each)
+HISTORY_CACHE_SECONDS = 30.0
 
 _HTML_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -82,6 +86,8 @@ class AdminSource(Protocol):
     def verifications(self) -> Mapping[str, Verification]: ...
 
     def case_endpoints(self) -> Collection[str]: ...
+
+    def history(self) -> History | None: ...
 
 
 class _HasRegistry(Protocol):
@@ -114,11 +120,23 @@ class GatewayFigures:
     def case_endpoints(self) -> Collection[str]:
         return self._cached("cases", lambda: case_endpoints(self.registry.contracts_dir), set())
 
-    def _cached(self, key: str, load: Callable[[], T], empty: T) -> T:
-        """`load()`, at most every STORE_CACHE_SECONDS; `empty` when the store fails."""
+    def history(self) -> History | None:
+        """The migration over time: the registry's git history, else the store's snapshots
+        (routeshift.track.history), at most every HISTORY_CACHE_SECONDS."""
+        return self._cached(
+            "history",
+            lambda: load_history(self.registry, self.store),
+            None,
+            seconds=HISTORY_CACHE_SECONDS,
+        )
+
+    def _cached(
+        self, key: str, load: Callable[[], T], empty: T, *, seconds: float = STORE_CACHE_SECONDS
+    ) -> T:
+        """`load()`, at most every `seconds`; `empty` when the store fails."""
         now = time.monotonic()
         hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < STORE_CACHE_SECONDS:
+        if hit is not None and now - hit[0] < seconds:
             return cast(T, hit[1])
         try:
             value = load()
@@ -303,6 +321,7 @@ class Admin:
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
             shadow=source.shadow_summaries(),
             traffic=source.metrics.traffic(),
+            history=source.history(),
         )
 
     def status_document(self) -> dict[str, Any]:

@@ -4,11 +4,14 @@
 them, builds each part and hands them to `Gateway(...)`. Nothing here runs per request.
 Once the registry fits, the legacy app's url_map gets build-only rules for the views
 the registry lists and the app no longer has (routeshift.compat.urls), so that its
-`url_for` keeps building them; the check saw them gone.
+`url_for` keeps building them; the check saw them gone. The registry's daily snapshot
+(its route methods by state, routeshift.track.history) goes to the store's writer thread
+at the start and after each reload, never from a request.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import logging
 import os
@@ -25,8 +28,10 @@ from routeshift.serve.gateway import Gateway
 from routeshift.serve.metrics import Metrics
 from routeshift.serve.reload import RegistryWatcher, Routing, file_signature
 from routeshift.serve.shadow import ShadowRunner
+from routeshift.store.records import Snapshot
 from routeshift.store.sql import Store
 from routeshift.store.writer import ObservationWriter
+from routeshift.track.history import snapshot_counts
 
 __all__ = ["ENV_FORCE_LEGACY", "app_from_environment", "build_gateway", "force_legacy_from_env"]
 
@@ -71,8 +76,9 @@ def build_gateway(
         force_legacy=force,
         interval=watch_interval,
         signature=signature,
-        listeners=(writer.configure,),
+        listeners=(writer.configure, lambda _: _snapshot(watcher, writer)),
     )
+    _snapshot(watcher, writer)
     shadow = ShadowRunner(
         apps.modern, record=writer.submit, count=metrics.shadow, redact=writer.redact_error
     )
@@ -87,6 +93,14 @@ def build_gateway(
         store=store,
         writer=writer,
     )
+
+
+def _snapshot(watcher: RegistryWatcher, writer: ObservationWriter) -> None:
+    """Queue today's snapshot of the registry the watcher serves (the last of a day wins);
+    the writer logs a store that cannot keep it, and the gateway serves on."""
+    now = dt.datetime.now(dt.UTC)
+    counts = snapshot_counts(watcher.current.registry.model)
+    writer.submit_snapshot(Snapshot(now.date(), now, counts))
 
 
 def app_from_environment() -> Gateway:

@@ -256,7 +256,11 @@ def test_empty_states(tmp_path: Path) -> None:
     assert "No route is in shadow or canary right now." in page
     assert "no shadow runs yet" in page and "no requests yet" in page
     assert "shadow match rate: no shadow runs yet" in page
-    assert not Path(tmp_path / "empty.db").exists()  # looking never creates the store
+    # the gateway's start kept the day's snapshot; looking added nothing
+    store = Store(url)
+    assert [s.counts["modern"] for s in store.snapshots(10)] == [4]
+    assert store.verifications() == {} and store.shadow_summaries() == {}
+    store.close()
 
 
 @pytest.mark.parametrize(
@@ -604,3 +608,119 @@ def test_the_page_in_a_real_browser(browser: str, registry: Path, tmp_path: Path
     # the overall bar's segments, in the page's own colours
     for name, colour in (("modern", "#4ac26b"), ("shadow", "#8250df"), ("canary", "#d4a72c")):
         assert colour_count(rows, colour) > 300, f"no {name} segment in the screenshot"
+
+
+# --- the migration over time --------------------------------------------------------------
+
+
+def test_the_gateway_keeps_the_day_s_snapshot_at_start_and_after_a_reload(
+    gateway: Gateway, registry: Path
+) -> None:
+    assert gateway.writer.flush(5)
+    (first,) = gateway.store.snapshots(10)
+    assert first.day == dt.datetime.now(dt.UTC).date()
+    assert (first.counts["shadow"], first.counts["canary"], first.counts["modern"]) == (1, 1, 4)
+    text = registry.read_text().replace("state: shadow", "state: modern", 1)
+    registry.write_text(text)
+    assert gateway.watcher.reload()
+    assert gateway.writer.flush(5)
+    (latest,) = gateway.store.snapshots(10)  # the last one of the day wins
+    assert (latest.counts["shadow"], latest.counts["modern"]) == (0, 5)
+    document = request(gateway, "GET", "/_routeshift/status.json").json()
+    assert document["history"]["source"] == "store"  # tmp_path is in no git work tree
+    assert document["history"]["points"][-1]["modern"] in (4, 5)  # cached up to 30 s
+
+
+def test_a_store_that_cannot_be_written_does_not_stop_the_gateway(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder should be")
+    url = f"sqlite:///{blocker / 'routeshift.db'}"
+    gateway = gateway_for(
+        write_registry(tmp_path, [dict(r) for r in ROUTES[3:]], settings={"store_url": url})
+    )
+    try:
+        assert gateway.writer.flush(5)
+        assert request(gateway, "GET", "/prices/1.5").status_code == 200
+        page = request(gateway, "GET", "/_routeshift/")
+        assert page.status_code == 200 and "No history yet" in page.text
+    finally:
+        gateway.close()
+
+
+# --- the example's dashboard, screenshot for docs/ ------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV_SCREENSHOT = "ROUTESHIFT_SCREENSHOT"
+
+
+def test_the_example_s_dashboard_in_a_real_browser(
+    browser: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repository's own registry and example apps, served with real traffic (the
+    example's database and the store in tmp_path; the registry is read, never written):
+    the dashboard draws the burn-down (from the registry's git history, else the store's
+    snapshot) and the states. With ROUTESHIFT_SCREENSHOT=path.png the screenshot is
+    written there too (docs/dashboard.png, see README)."""
+    import yaml
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'example.db'}")
+    monkeypatch.setenv("ROUTESHIFT_STORE_URL", f"sqlite:///{tmp_path / 'routeshift.db'}")
+    monkeypatch.syspath_prepend(str(ROOT))
+    registry = ROOT / "migration_status.yaml"
+    expected: dict[str, int] = {}  # route methods per state, as the dashboard counts them
+    for entry in yaml.safe_load(registry.read_text())["routes"]:
+        if not entry.get("retired"):
+            methods = [m for m in entry["methods"] if m not in ("HEAD", "OPTIONS")]
+            expected[entry["state"]] = expected.get(entry["state"], 0) + len(methods)
+    import legacy_flask
+    from modern_api import create_app
+
+    gateway = build_gateway(
+        registry,
+        legacy_app=legacy_flask.app,
+        modern_app=create_app(),
+        force_legacy=False,
+        watch_interval=0,
+    )
+    server = LiveServer(gateway)
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url) as http:
+            for _ in range(5):
+                for url in ("/users", "/users/1", "/users/2", "/", "/me"):
+                    http.get(url)
+            http.get("/slow")
+        assert gateway.writer.flush(10)
+        page = f"{server.url}/_routeshift/"
+        dom = chromium("--dump-dom", page, profile=tmp_path / "profile-dom")
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        shot = tmp_path / "dashboard.png"
+        taken = chromium(
+            f"--screenshot={shot}",
+            "--window-size=1200,900",
+            page,
+            profile=tmp_path / "profile-shot",
+        )
+        assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
+    finally:
+        server.stop()
+        gateway.close()
+    html = dom.stdout
+    chart = re.search(r'<svg class="burn".*?</svg>', html, re.S)
+    assert chart is not None, "no burn-down on the dashboard"
+    assert "from the registry's git history" in html or "from the gateway's daily snapshots" in html
+    drawn = set(re.findall(r'<path class="(\w+)"', chart.group()))
+    assert drawn == set(expected), "a layer per state the registry uses"
+    for state, count in expected.items():
+        assert f'data-state="{state}"><i class="{state}"></i><b>{count}</b>' in html
+    assert (
+        "requests served by modern" in html and "no requests yet" not in html.split("In flight")[0]
+    )
+    data = shot.read_bytes()
+    width, height, rows = png_pixels(data, rows=900)
+    assert (width, height) == (1200, 900)
+    assert len(data) < 300_000
+    assert colour_count(rows, "#afb8c1") > 300, "no legacy in the screenshot"
+    target = os.environ.get(ENV_SCREENSHOT)
+    if target:
+        Path(target).write_bytes(data)

@@ -59,7 +59,9 @@ def _esc(text: str) -> str:
 def _svg(points: Sequence[Point], now: dt.datetime) -> str:
     start = points[0].at
     end = max(now, points[-1].at, start + dt.timedelta(days=1))
-    span = (end - start).total_seconds()
+    # the state now gets a step of its own width, past the last moment
+    edge = end + max((end - start) / 16, dt.timedelta(hours=6))
+    span = (edge - start).total_seconds()
     top = max(max(point.total for point in points), 1)
     inner_w, inner_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
 
@@ -69,7 +71,7 @@ def _svg(points: Sequence[Point], now: dt.datetime) -> str:
     def y(count: float) -> float:
         return _TOP + inner_h * (1 - count / top)
 
-    edges = [x(point.at) for point in points] + [x(end)]
+    edges = [x(point.at) for point in points] + [x(edge)]
     layers = []
     below = [0] * len(points)
     for state in COUNTED:

@@ -50,6 +50,7 @@ __all__ = [
     "git_history",
     "history_from_snapshots",
     "history_from_versions",
+    "last_of_each_day",
     "load_history",
     "snapshot_counts",
 ]

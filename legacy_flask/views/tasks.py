@@ -1,4 +1,4 @@
-"""/tasks: submit a task to the queue and look it up, as in the article."""
+"""/tasks: submit a task to the queue, list the queue, look a task up, as in the article."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import select
 
 from legacy_flask.db import get_db
 from legacy_flask.models import Task, utcnow
@@ -13,6 +14,19 @@ from legacy_flask.models import Task, utcnow
 bp = Blueprint("tasks", __name__)
 
 PRIORITIES = ("low", "normal", "high")
+STATUSES = ("queued", "running", "done", "failed")
+
+
+@bp.route("", methods=["GET"])
+def list_tasks() -> ResponseReturnValue:
+    query = select(Task).order_by(Task.created_at, Task.id)
+    status = request.args.get("status")
+    if status is not None:
+        if status not in STATUSES:
+            abort(400, "status must be queued, running, done, or failed")
+        query = query.filter_by(status=status)
+    tasks = get_db().scalars(query).all()
+    return jsonify({"items": [task.to_dict() for task in tasks], "total": len(tasks)})
 
 
 @bp.route("", methods=["POST"])

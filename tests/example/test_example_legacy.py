@@ -90,6 +90,7 @@ def test_rules_are_the_ones_the_registry_names(legacy_app: Flask) -> None:
         ("users.list_users", "/users", frozenset({"GET"})),
         ("users.get_user", "/users/<int:user_id>", frozenset({"GET"})),
         ("users.create_user", "/users", frozenset({"POST"})),
+        ("tasks.list_tasks", "/tasks", frozenset({"GET"})),
         ("tasks.create_task", "/tasks", frozenset({"POST"})),
         ("tasks.get_task", "/tasks/<task_id>", frozenset({"GET"})),
     }
@@ -281,6 +282,28 @@ def test_create_task_validation_is_400(
     response = client.post("/tasks", **kwargs)
     assert response.status_code == 400
     assert response.content == werkzeug_page(400, "Bad Request", description)
+
+
+def test_the_queue_lists_tasks_oldest_first_by_status(client: httpx.Client) -> None:
+    assert client.get("/tasks").json() == {"items": [], "total": 0}
+    first = client.post("/tasks", json={"command": "first"}).json()
+    second = client.post("/tasks", json={"command": "second"}).json()
+    listed = client.get("/tasks")
+    assert listed.status_code == 200
+    assert listed.json() == {"items": [first, second], "total": 2}
+    assert client.get("/tasks?status=queued").json()["total"] == 2
+    assert client.get("/tasks?status=done").json() == {"items": [], "total": 0}
+    # request.args.get: the first of repeated values
+    assert client.get("/tasks?status=done&status=paused").json()["total"] == 0
+
+
+@pytest.mark.parametrize("query", ["?status=paused", "?status=", "?status=paused&status=done"])
+def test_the_queue_rejects_an_unknown_status_with_400(client: httpx.Client, query: str) -> None:
+    response = client.get(f"/tasks{query}")
+    assert response.status_code == 400
+    assert response.content == werkzeug_page(
+        400, "Bad Request", "status must be queued, running, done, or failed"
+    )
 
 
 def test_unknown_task_is_404_with_the_id_escaped(client: httpx.Client) -> None:

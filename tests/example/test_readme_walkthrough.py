@@ -53,14 +53,7 @@ JOURNEY = (
     "routeshift rollback ",
 )
 
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(
-        shutil.which("curl") is None,
-        reason="the README's commands send their traffic with curl, which is not installed "
-        "(scripts/setup installs it with apt-get; or: apt-get install curl)",
-    ),
-]
+pytestmark = pytest.mark.live
 
 
 @dataclass(frozen=True)
@@ -259,6 +252,11 @@ class Replay:
                 server.wait()
 
 
+@pytest.mark.skipif(
+    shutil.which("curl") is None,
+    reason="the README's commands send their traffic with curl, which is not installed "
+    "(scripts/setup installs it with apt-get; or: apt-get install curl)",
+)
 def test_the_walkthrough_prints_what_the_readme_shows(tmp_path: Path) -> None:
     text, line = section((REPO / "README.md").read_text(encoding="utf-8"))
     replay = Replay(copy_of_the_example(tmp_path), tmp_path)

@@ -56,6 +56,7 @@ def test_json_on_the_shop(shop_registry: Path) -> None:
         "blueprints",
         "routes",
         "history",
+        "retired",
     }
     assert report["schema"] == "routeshift.status/1"
     assert dt.datetime.fromisoformat(report["generated_at"]).tzinfo is not None

@@ -305,6 +305,7 @@ def test_status_document_schema() -> None:
         "blueprints",
         "routes",
         "history",
+        "retired",
     }
     assert dt.datetime.fromisoformat(document["generated_at"]) == NOW
     assert document["totals"]["by_method"] == {
@@ -617,3 +618,26 @@ def test_shadow_runs_in_the_status_document(shadowed: Progress) -> None:
     assert routes["a"]["shadow"]["latest_mismatch"]["id"] == 42
     assert routes["c"]["shadow"] is None
     json.dumps(status_document(shadowed))
+
+
+def test_retired_entries_are_said_apart_and_not_counted() -> None:
+    result = progress(
+        [
+            entry("a", "/a", ["GET"], "modern"),
+            entry("gone", "/gone", ["POST", "PUT"], "modern", retired=True),
+        ],
+        [legacy("a", "/a")],  # the legacy app no longer has "gone"
+    )
+    assert result.by_method == Tally(modern=1)
+    said = "2 route methods retired (the view removed; not counted): gone POST, PUT /gone."
+    assert said in format_status_table(result).splitlines()
+    assert said in format_status_markdown(result).splitlines()
+    assert f'<p class="retired">{said}</p>' in format_status_html(result)
+    assert status_document(result)["retired"] == [
+        {"endpoint": "gone", "rule": "/gone", "methods": ["POST", "PUT"], "state": "modern"}
+    ]
+
+
+def test_no_retired_entry_says_nothing(shop: Progress) -> None:
+    assert "retired" not in format_status_table(shop)
+    assert status_document(shop)["retired"] == []

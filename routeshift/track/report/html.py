@@ -34,6 +34,7 @@ from routeshift.track.report.words import (
     generated_text,
     handler_word,
     pct,
+    retired_text,
     state_word,
     verified_word,
 )
@@ -136,6 +137,9 @@ def _overall(progress: Progress, live: bool) -> str:
     parts += ["</div>", _bar(methods), _legend()]
     if live:
         parts.append(_state_counts(methods))
+    retired = retired_text(progress)
+    if retired:
+        parts.append(f'<p class="retired">{_esc(retired)}.</p>')
     parts.append("</section>")
     return "".join(parts)
 

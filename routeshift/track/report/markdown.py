@@ -13,6 +13,7 @@ from routeshift.track.report.words import (
     in_flight,
     latest_mismatch_text,
     pct,
+    retired_text,
     run_text,
     shadow_text,
     state_text,
@@ -54,6 +55,9 @@ def format_status_markdown(progress: Progress) -> str:
     moving = in_flight(progress)
     if moving:
         lines += [moving + ".", ""]
+    retired = retired_text(progress)
+    if retired:
+        lines += [retired + ".", ""]
     lines += [
         "| blueprint | methods modern | routes modern | verified | unregistered |",
         "|---|--:|--:|--:|--:|",

@@ -274,6 +274,8 @@ class Progress:
     by_route: Tally
     #: the migration over time (routeshift.track.history); None where nobody asked
     history: History | None = None
+    #: the registry's retired entries (their views removed; not counted in the totals)
+    retired: tuple[Entry, ...] = ()
 
     @property
     def routes(self) -> tuple[RouteProgress, ...]:
@@ -325,6 +327,7 @@ def build_progress(
         by_method=_by_method(every),
         by_route=_by_route(every),
         history=history,
+        retired=tuple(entry for entry in registry.routes if entry.retired),
     )
 
 
@@ -450,4 +453,13 @@ def status_document(progress: Progress) -> dict[str, Any]:
         "blueprints": [blueprint.as_dict() for blueprint in progress.blueprints],
         "routes": [route.as_dict() for route in progress.routes],
         "history": None if progress.history is None else progress.history.as_dict(),
+        "retired": [
+            {
+                "endpoint": entry.endpoint,
+                "rule": entry.rule,
+                "methods": list(entry.methods),
+                "state": str(entry.state),
+            }
+            for entry in progress.retired
+        ],
     }

@@ -18,6 +18,7 @@ from routeshift.track.report.words import (
     in_flight,
     latest_mismatch_text,
     pct,
+    retired_text,
     run_text,
     shadow_text,
     state_text,
@@ -55,6 +56,9 @@ def format_status_table(
     moving = in_flight(progress)
     if moving:
         console.print(moving + ".")
+    retired = retired_text(progress)
+    if retired:
+        console.print(retired + ".")
     console.print(_blueprint_table(progress))
     routes = sum(len(blueprint.routes) for blueprint in progress.blueprints)
     if routes <= RICH_ROUTE_LIMIT:

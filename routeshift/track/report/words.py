@@ -20,6 +20,7 @@ __all__ = [
     "in_flight",
     "latest_mismatch_text",
     "pct",
+    "retired_text",
     "run_text",
     "shadow_text",
     "state_text",
@@ -76,6 +77,19 @@ def in_flight(progress: Progress) -> str | None:
     (first, state), *rest = counts
     noun = "route method" if first == 1 else "route methods"
     return ", ".join([f"{first} {noun} in {state}", *(f"{n} in {s}" for n, s in rest)])
+
+
+def retired_text(progress: Progress) -> str | None:
+    """'1 route method retired (its view removed; not counted): auth.logout POST /logout',
+    or None when the registry has no retired entry."""
+    if not progress.retired:
+        return None
+    count = sum(len(entry.methods) for entry in progress.retired)
+    noun = "route method" if count == 1 else "route methods"
+    names = ", ".join(
+        f"{entry.endpoint} {', '.join(entry.methods)} {entry.rule}" for entry in progress.retired
+    )
+    return f"{count} {noun} retired (the view removed; not counted): {names}"
 
 
 def has_shadow_runs(progress: Progress) -> bool:

@@ -4,6 +4,7 @@ and compares what each reads and what each writes (Set-Cookie attribute by attri
 Vary), so the port is held to Flask itself, in the oldest and the newest Flask."""
 
 import inspect
+import threading
 import time
 from datetime import timedelta
 from typing import Annotated, Any
@@ -456,3 +457,64 @@ def test_a_custom_session_interface_is_saved_once_per_request() -> None:
     answer = twins.port.get("/untouched-contexts", cookies={"session": twins.cookie({"a": 1})})
     assert answer.status_code == 200
     assert CountingInterface.saves == 1
+
+
+class ThreadRecordingInterface(SecureCookieSessionInterface):
+    """A custom session interface, as a server-side store is: it may do I/O, so the
+    crossing opens and saves it in a worker thread; it records the threads."""
+
+    def __init__(self) -> None:
+        self.threads: list[tuple[str, int]] = []
+
+    def open_session(self, app: Any, request: Any) -> Any:
+        self.threads.append(("open", threading.get_ident()))
+        return super().open_session(app, request)
+
+    def save_session(self, app: Any, session: Any, response: Any) -> None:
+        self.threads.append(("save", threading.get_ident()))
+        super().save_session(app, session, response)
+
+
+def counting_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The worker-thread hops the requests sent from now on take (anyio's run_sync)."""
+    import anyio.to_thread
+
+    hops: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        func = getattr(func, "func", func)  # starlette's run_in_threadpool: a partial
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    return hops
+
+
+def test_flask_s_own_session_opens_and_saves_on_the_event_loop(
+    twins: Twins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flask's signed cookie is signing, no I/O: an async port that reads and writes the
+    session takes no worker-thread hop."""
+    hops = counting_hops(monkeypatch)
+    legacy, modern = twins.both("POST", "/set", json={"a": 1})
+    assert hops == []
+    assert_same_set_cookie(legacy, modern, twins)
+
+
+def test_a_custom_session_interface_opens_and_saves_in_a_worker_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A custom interface (a server-side store) may block: its open and its save each
+    run in a worker thread, never on the event loop's, and write what Flask writes."""
+    twins = Twins()
+    interface = ThreadRecordingInterface()
+    twins.flask_app.session_interface = interface
+    hops = counting_hops(monkeypatch)
+    modern = Answer.of(twins.port.post("/set", json={"a": 1}))
+    assert hops == ["Crossing.session", "Crossing.save_session"]
+    loop_thread = threading.get_ident()  # PortClient runs its event loop in this thread
+    assert [step for step, _ in interface.threads] == ["open", "save"]
+    assert all(thread != loop_thread for _, thread in interface.threads)
+    legacy = twins.legacy.request("POST", "/set", json={"a": 1})
+    assert_same_set_cookie(legacy, modern, twins)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import modern_api
 from legacy_flask import create_app as create_legacy_app
 from legacy_flask.database import dispose_engines
 from modern_api import create_app
+from routeshift.routes import flat_routes
 
 pytestmark = pytest.mark.anyio
 
@@ -346,38 +349,104 @@ async def test_openapi_documents_the_ported_routes(client: httpx.AsyncClient) ->
     assert parameters == {"page", "per_page"}
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body", "status"),
-    [
-        ("GET", "/users/1", None, 200),
-        ("GET", "/users?page=2&per_page=1", None, 200),
-        ("POST", "/users", {"name": "Zoe", "email": "zoe@example.com", "age": 30}, 201),
-        ("POST", "/tasks", {"command": "report"}, 201),
-        ("GET", "/users/999", None, 404),
-        ("GET", "/me", None, 401),
-    ],
-)
-async def test_each_port_takes_one_thread_hop(
+def _login_cookie() -> dict[str, str]:
+    """The Cookie header of user 1's login, signed with the legacy app's session interface."""
+    import legacy_flask
+    from routeshift.apps.pair import signed_session
+
+    name, value = signed_session(legacy_flask.app, {"user_id": 1})
+    return {"Cookie": f"{name}={value}"}
+
+
+#: every handler of the example's ports, with its thread hops: a sync handler runs in
+#: one worker thread (its database session opens and closes there); an async one takes
+#: none; an error the legacy app renders (its HTML 404 and 401 pages) takes one more
+EVERY_PORT = [
+    pytest.param("GET", "/users/1", None, False, 200, 1, id="users.get_user"),
+    pytest.param("GET", "/users/999", None, False, 404, 2, id="users.get_user-404"),
+    pytest.param("GET", "/users?page=2&per_page=1", None, False, 200, 1, id="users.list_users"),
+    pytest.param(
+        "POST",
+        "/users",
+        {"name": "Zoe", "email": "zoe@example.com", "age": 30},
+        False,
+        201,
+        1,
+        id="users.create_user",
+    ),
+    pytest.param("POST", "/tasks", {"command": "report"}, False, 201, 1, id="tasks.create_task"),
+    pytest.param("GET", "/tasks/{task}", None, False, 200, 1, id="tasks.get_task"),
+    pytest.param("GET", "/me", None, True, 200, 1, id="auth.me"),
+    pytest.param("GET", "/me", None, False, 401, 2, id="auth.me-401"),
+    pytest.param("POST", "/logout", None, True, 200, 0, id="auth.logout"),
+    pytest.param("GET", "/slow", None, False, 200, 0, id="main.slow"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "logged_in", "status", "expected"), EVERY_PORT)
+async def test_each_port_takes_the_fewest_thread_hops(
     client: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
     method: str,
     path: str,
     body: Any,
+    logged_in: bool,
     status: int,
+    expected: int,
 ) -> None:
-    """A sync handler runs in a worker thread; its database session opens and closes
-    there too (no sync dependency in front of it, which would take two more hops). An
-    error the legacy app renders (its HTML 404 and 401 pages) takes a second one."""
+    """No sync dependency in front of a handler (FastAPI would run it in a worker thread
+    of its own, and its exit in another), and the legacy session opened and saved on the
+    event loop (Flask's signed cookie: signing, no I/O)."""
     import anyio.to_thread
 
+    if "{task}" in path:
+        created = await client.post("/tasks", json={"command": "report"})
+        path = path.format(task=created.json()["id"])
+    headers = _login_cookie() if logged_in else {}
     hops: list[str] = []
     run_sync = anyio.to_thread.run_sync
 
     async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
-        hops.append(getattr(func, "__name__", repr(func)))
+        hops.append(repr(func))
         return await run_sync(func, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
-    response = await client.request(method, path, json=body)
+    response = await client.request(method, path, json=body, headers=headers)
     assert response.status_code == status, response.text
-    assert len(hops) == (1 if status < 400 else 2), hops
+    assert len(hops) == expected, hops
+
+
+def test_every_port_is_in_the_hop_count() -> None:
+    """A handler added to the example gets a case in EVERY_PORT."""
+    app = create_app("sqlite://")
+    counted = {p.id.partition("-")[0] for p in EVERY_PORT if p.id}
+    ported = {
+        f"{route.endpoint.__module__.rpartition('.')[2]}.{route.name}"
+        for route in flat_routes(app)
+        if hasattr(route, "dependant") and route.path != "/health"
+    }
+    assert ported == counted
+
+
+def test_no_port_has_a_sync_dependency() -> None:
+    """Every dependency of every route is async: a sync one takes a worker-thread hop
+    before the handler (and one after, for a generator), which the hop count above
+    shows only for the requests it sends."""
+
+    def sync_calls(dependant: Dependant) -> Iterator[str]:
+        for dependency in dependant.dependencies:
+            call = dependency.call
+            if call is not None and not (
+                inspect.iscoroutinefunction(call)
+                or inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
+            ):
+                yield getattr(call, "__qualname__", repr(call))
+            yield from sync_calls(dependency)
+
+    app = create_app("sqlite://")
+    found = {
+        route.path: list(sync_calls(route.dependant))
+        for route in flat_routes(app)
+        if hasattr(route, "dependant")
+    }
+    assert {path: calls for path, calls in found.items() if calls} == {}

@@ -20,6 +20,7 @@ __all__ = [
     "ModernRoute",
     "flat_routes",
     "handler_index",
+    "is_static_endpoint",
     "legacy_routes",
     "modern_routes",
     "to_fastapi_path",
@@ -34,6 +35,12 @@ RULE_VARIABLE = re.compile(
 )
 #: the converter a plain `<name>` uses
 _DEFAULT_CONVERTER = "default"
+
+
+def is_static_endpoint(endpoint: str) -> bool:
+    """Flask's static files (the app's `static` or a blueprint's `<name>.static`): never
+    a route of the migration."""
+    return endpoint == "static" or endpoint.endswith(".static")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +69,7 @@ class LegacyRoute:
 
     @property
     def is_static(self) -> bool:
-        return self.endpoint == "static" or self.endpoint.endswith(".static")
+        return is_static_endpoint(self.endpoint)
 
     @property
     def is_counted(self) -> bool:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from routeshift._asgi import IMPLICIT_METHODS
 from routeshift.errors import RouteshiftError, StoreError
 from routeshift.registry.load import parse_registry
+from routeshift.routes import is_static_endpoint
 from routeshift.track.report.progress import Tally
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def count_registry(model: RegistryModel) -> tuple[Tally, int]:
     pairs = [
         (entry, method)
         for entry in model.routes
-        if entry.endpoint != "static" and not entry.endpoint.endswith(".static")
+        if not is_static_endpoint(entry.endpoint)
         for method in entry.methods
         if method not in IMPLICIT_METHODS
     ]

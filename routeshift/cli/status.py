@@ -13,7 +13,6 @@ from routeshift.cli.common import (
     load_with_apps,
     read_store_or_exit,
     registry_option,
-    store_figures_or_exit,
 )
 from routeshift.prove.cases import case_endpoints
 from routeshift.track.history import load_history
@@ -48,8 +47,14 @@ def status(registry_option: str | None, fmt: str) -> None:
     or 2 on bad input (registry, apps, store).
     """
     registry, apps = load_with_apps(registry_option)
-    verifications, shadow = store_figures_or_exit(registry)
-    history = read_store_or_exit(registry, lambda store: load_history(registry, store))
+    verifications, shadow, history = read_store_or_exit(
+        registry,
+        lambda store: (
+            store.verifications(),
+            store.shadow_summaries(),
+            load_history(registry, store),
+        ),
+    )
     progress = build_progress(
         registry,
         apps.legacy_routes,

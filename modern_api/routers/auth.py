@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from legacy_flask.models import User
 from modern_api.deps import Database, FlaskSession
+from modern_api.routers.users import user_by_id
 from modern_api.schemas import LoggedOut, UserOut
 from routeshift.compat import FlaskJSONResponse
 
@@ -18,14 +18,13 @@ router = APIRouter(tags=["auth"])
 
 
 @router.get("/me", response_model=UserOut, response_class=FlaskJSONResponse)
-def me(login: FlaskSession, database: Database) -> FlaskJSONResponse:
+async def me(login: FlaskSession, database: Database) -> FlaskJSONResponse:
     """The logged-in user; legacy's 401 page "Not logged in" without a login."""
-    with database as session:
-        user_id = login.get("user_id")
-        user = session.get(User, user_id) if user_id is not None else None
-        if user is None:
-            raise HTTPException(401, detail="Not logged in")
-        return FlaskJSONResponse(UserOut.model_validate(user))
+    user_id = login.get("user_id")
+    user = await database.read(user_by_id, user_id) if user_id is not None else None
+    if user is None:
+        raise HTTPException(401, detail="Not logged in")
+    return FlaskJSONResponse(user)
 
 
 @router.post("/logout", response_model=LoggedOut, response_class=FlaskJSONResponse)

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from legacy_flask.models import MAX_ID, User
 from modern_api.deps import Database
@@ -41,34 +42,60 @@ async def pagination(page: Page, per_page: PerPage) -> Pagination:
     return result
 
 
+#: the reads, SQLAlchemy Core on legacy's table, built once (compiled once, cached)
+USERS = User.__table__
+USER_BY_ID = select(USERS).where(USERS.c.id == bindparam("user_id"))
+USER_COUNT = select(func.count()).select_from(USERS)
+USER_PAGE = select(USERS).order_by(USERS.c.id).offset(bindparam("offset")).limit(bindparam("limit"))
+
+
+def user_by_id(connection: Connection, user_id: int) -> UserOut | None:
+    """The user of that id as the response model, None when there is none."""
+    row = connection.execute(USER_BY_ID, {"user_id": user_id}).first()
+    return None if row is None else UserOut.model_validate(row)
+
+
+def user_page(connection: Connection, paging: Pagination) -> UserPage:
+    """One page of the users, by id, with the count of them all."""
+    offset = (paging.page - 1) * paging.per_page
+    rows = connection.execute(USER_PAGE, {"offset": offset, "limit": paging.per_page})
+    return UserPage(
+        items=[UserOut.model_validate(row) for row in rows],
+        page=paging.page,
+        per_page=paging.per_page,
+        total=connection.scalar(USER_COUNT) or 0,
+    )
+
+
 @router.get("", response_model=UserPage, response_class=FlaskJSONResponse)
-def list_users(
+async def list_users(
     database: Database, paging: Annotated[Pagination, Depends(pagination)]
 ) -> FlaskJSONResponse:
-    with database as session:
-        total = session.scalar(select(func.count()).select_from(User)) or 0
-        users = session.scalars(
-            select(User)
-            .order_by(User.id)
-            .offset((paging.page - 1) * paging.per_page)
-            .limit(paging.per_page)
-        ).all()
-        page = UserPage(
-            items=[UserOut.model_validate(user) for user in users],
-            page=paging.page,
-            per_page=paging.per_page,
-            total=total,
-        )
-    return FlaskJSONResponse(page)
+    return FlaskJSONResponse(await database.read(user_page, paging))
 
 
 @router.get("/{user_id}", response_model=UserOut, response_class=FlaskJSONResponse)
-def get_user(user_id: int, database: Database) -> FlaskJSONResponse:
-    with database as session:
-        user = session.get(User, user_id) if user_id <= MAX_ID else None
-        if user is None:
-            raise HTTPException(404, detail=f"User {user_id} not found")
-        return FlaskJSONResponse(UserOut.model_validate(user))
+async def get_user(user_id: int, database: Database) -> FlaskJSONResponse:
+    user = await database.read(user_by_id, user_id) if user_id <= MAX_ID else None
+    if user is None:
+        raise HTTPException(404, detail=f"User {user_id} not found")
+    return FlaskJSONResponse(user)
+
+
+def add_user(session: Session, body: CreateUserRequest) -> UserOut:
+    """The new user, committed; a 409 when the email is taken (checked, then by the
+    unique index, for a create that raced this one)."""
+    conflict = HTTPException(409, detail=f"A user with email {body.email} already exists")
+    if session.scalar(select(User).filter_by(email=body.email)) is not None:
+        raise conflict
+    user = User(name=body.name, email=body.email, age=body.age, role=body.role)
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise conflict from None
+    return UserOut.model_validate(user)
 
 
 @router.post(
@@ -78,16 +105,5 @@ def get_user(user_id: int, database: Database) -> FlaskJSONResponse:
     status_code=201,
 )
 @legacy_body_errors(CREATE_USER_ERRORS)
-def create_user(body: CreateUserRequest, database: Database) -> FlaskJSONResponse:
-    with database as session:
-        conflict = HTTPException(409, detail=f"A user with email {body.email} already exists")
-        if session.scalar(select(User).filter_by(email=body.email)) is not None:
-            raise conflict
-        user = User(name=body.name, email=body.email, age=body.age, role=body.role)
-        session.add(user)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            raise conflict from None
-        return FlaskJSONResponse(UserOut.model_validate(user), status_code=201)
+async def create_user(body: CreateUserRequest, database: Database) -> FlaskJSONResponse:
+    return FlaskJSONResponse(await database.write(add_user, body), status_code=201)

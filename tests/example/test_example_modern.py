@@ -327,6 +327,60 @@ async def test_shadow_writes_are_rolled_back(
     ).status_code == 201
 
 
+async def test_a_read_commits_nothing_and_runs_in_the_database_pool(db_url: str) -> None:
+    """`Database.read` gives its work a connection in a pool thread, with the request's
+    context variables, and rolls back what the work left: a read never writes."""
+    import contextvars
+    import threading
+
+    from sqlalchemy import Connection, text
+
+    from modern_api.deps import RequestDatabase
+
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker")
+    marker.set("the request's")
+    seen: dict[str, object] = {}
+
+    def sneaky_write(connection: Connection, name: str) -> int:
+        seen["thread"] = threading.current_thread().name
+        seen["marker"] = marker.get()
+        connection.execute(text("UPDATE users SET name = :name WHERE id = 1"), {"name": name})
+        return int(
+            connection.scalar(text("SELECT count(*) FROM users WHERE name = :n"), {"n": name})
+        )
+
+    database = RequestDatabase(db_url, shadow=False)
+    assert await database.read(sneaky_write, "Mallory") == 1  # seen inside the read
+    assert str(seen["thread"]).startswith("modern_api-db")
+    assert seen["marker"] == "the request's"
+
+    def name_of_1(connection: Connection) -> str:
+        return str(connection.scalar(text("SELECT name FROM users WHERE id = 1")))
+
+    assert await database.read(name_of_1) == "Alice"
+
+
+async def test_a_write_that_raises_is_rolled_back(db_url: str) -> None:
+    from sqlalchemy.orm import Session
+
+    from legacy_flask.models import User
+    from modern_api.deps import RequestDatabase
+
+    def add_then_fail(session: Session) -> None:
+        session.add(User(name="Half", email="half@example.com"))
+        session.flush()
+        raise RuntimeError("after the flush")
+
+    database = RequestDatabase(db_url, shadow=False)
+    with pytest.raises(RuntimeError, match="after the flush"):
+        await database.write(add_then_fail)
+
+    def emails(session: Session) -> set[str]:
+        return {user.email for user in session.query(User)}
+
+    assert "half@example.com" not in await database.write(emails)
+
+
 async def test_shadow_duplicate_is_still_409(modern_app: FastAPI) -> None:
     async with serving(Shadowed(modern_app), modern_app) as shadow:
         response = await shadow.post("/users", json={"name": "A", "email": "alice@example.com"})

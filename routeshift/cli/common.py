@@ -25,6 +25,7 @@ __all__ = [
     "load_with_apps",
     "read_store_or_exit",
     "registry_option",
+    "store_figures",
     "store_figures_or_exit",
     "verifications_or_exit",
 ]
@@ -65,13 +66,16 @@ def read_store_or_exit(registry: Registry, read: Callable[[Store], T], hint: str
         sys.exit(2)
 
 
+def store_figures(store: Store) -> tuple[dict[str, Verification], dict[str, ShadowSummary]]:
+    """The latest contract result and the shadow runs per endpoint."""
+    return store.verifications(), store.shadow_summaries()
+
+
 def store_figures_or_exit(
     registry: Registry,
 ) -> tuple[dict[str, Verification], dict[str, ShadowSummary]]:
     """The latest contract result and the shadow runs per endpoint, or exit 2."""
-    return read_store_or_exit(
-        registry, lambda store: (store.verifications(), store.shadow_summaries())
-    )
+    return read_store_or_exit(registry, store_figures)
 
 
 def verifications_or_exit(registry: Registry, hint: str = "") -> dict[str, Verification]:

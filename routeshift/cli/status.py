@@ -13,6 +13,7 @@ from routeshift.cli.common import (
     load_with_apps,
     read_store_or_exit,
     registry_option,
+    store_figures,
 )
 from routeshift.prove.cases import case_endpoints
 from routeshift.track.history import load_history
@@ -48,12 +49,7 @@ def status(registry_option: str | None, fmt: str) -> None:
     """
     registry, apps = load_with_apps(registry_option)
     verifications, shadow, history = read_store_or_exit(
-        registry,
-        lambda store: (
-            store.verifications(),
-            store.shadow_summaries(),
-            load_history(registry, store),
-        ),
+        registry, lambda store: (*store_figures(store), load_history(registry, store))
     )
     progress = build_progress(
         registry,

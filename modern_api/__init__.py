@@ -15,19 +15,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from legacy_flask.database import dispose_engines, get_engine
+from modern_api.database import close_databases
 from modern_api.deps import legacy
 from modern_api.routers import auth, health, main, tasks, users
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Startup: create and seed the database; shutdown: close its connections."""
+    """Startup: create and seed the database; shutdown: close its connections (the
+    asyncpg pool of a PostgreSQL database too)."""
     await asyncio.to_thread(get_engine, app.state.database_url)
     app.state.started = True
     app.state.stopped = False
     try:
         yield
     finally:
+        await close_databases()
         dispose_engines()
         app.state.started = False
         app.state.stopped = True

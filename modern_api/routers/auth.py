@@ -21,7 +21,7 @@ router = APIRouter(tags=["auth"])
 async def me(login: FlaskSession, database: Database) -> FlaskJSONResponse:
     """The logged-in user; legacy's 401 page "Not logged in" without a login."""
     user_id = login.get("user_id")
-    user = await database.read(user_by_id, user_id) if user_id is not None else None
+    user = await user_by_id(database, user_id) if user_id is not None else None
     if user is None:
         raise HTTPException(401, detail="Not logged in")
     return FlaskJSONResponse(user)

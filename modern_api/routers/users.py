@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from legacy_flask.models import MAX_ID, User
+from legacy_flask.models import MAX_ID, User, utcnow
+from modern_api.database import RequestDatabase
 from modern_api.deps import Database
 from modern_api.schemas import CREATE_USER_ERRORS, CreateUserRequest, UserOut, UserPage
 from routeshift.compat import FlaskJSONResponse, legacy_body_errors, query_arg
@@ -42,60 +42,53 @@ async def pagination(page: Page, per_page: PerPage) -> Pagination:
     return result
 
 
-#: the reads, SQLAlchemy Core on legacy's table, built once (compiled once, cached)
+#: the statements, SQLAlchemy Core on legacy's table, built once (compiled once, cached)
 USERS = User.__table__
 USER_BY_ID = select(USERS).where(USERS.c.id == bindparam("user_id"))
-USER_COUNT = select(func.count()).select_from(USERS)
-USER_PAGE = select(USERS).order_by(USERS.c.id).offset(bindparam("offset")).limit(bindparam("limit"))
+_COUNTED = select(func.count().label("total")).select_from(USERS).subquery("counted")
+_PAGE = (
+    select(USERS).order_by(USERS.c.id).offset(bindparam("offset")).limit(bindparam("limit"))
+).subquery("page")
+#: one page of the users and the count of them all in one statement (one round trip, one
+#: snapshot): the count's single row joined with the page's rows, NULLs past the last page
+USER_PAGE = (
+    select(_COUNTED.c.total, _PAGE)
+    .select_from(_COUNTED.outerjoin(_PAGE, true()))
+    .order_by(_PAGE.c.id)
+)
+NEW_USER = ("name", "email", "age", "role", "created_at")
+INSERT_USER = insert(User).values({name: bindparam(name) for name in NEW_USER}).returning(*USERS.c)
 
 
-def user_by_id(connection: Connection, user_id: int) -> UserOut | None:
+async def user_by_id(database: RequestDatabase, user_id: int) -> UserOut | None:
     """The user of that id as the response model, None when there is none."""
-    row = connection.execute(USER_BY_ID, {"user_id": user_id}).first()
+    if user_id > MAX_ID:
+        return None
+    row = await database.fetch_one(USER_BY_ID, user_id=user_id)
     return None if row is None else UserOut.model_validate(row)
-
-
-def user_page(connection: Connection, paging: Pagination) -> UserPage:
-    """One page of the users, by id, with the count of them all."""
-    offset = (paging.page - 1) * paging.per_page
-    rows = connection.execute(USER_PAGE, {"offset": offset, "limit": paging.per_page})
-    return UserPage(
-        items=[UserOut.model_validate(row) for row in rows],
-        page=paging.page,
-        per_page=paging.per_page,
-        total=connection.scalar(USER_COUNT) or 0,
-    )
 
 
 @router.get("", response_model=UserPage, response_class=FlaskJSONResponse)
 async def list_users(
     database: Database, paging: Annotated[Pagination, Depends(pagination)]
 ) -> FlaskJSONResponse:
-    return FlaskJSONResponse(await database.read(user_page, paging))
+    offset = (paging.page - 1) * paging.per_page
+    rows = await database.fetch_all(USER_PAGE, offset=offset, limit=paging.per_page)
+    page = UserPage(
+        items=[UserOut.model_validate(row) for row in rows if row["id"] is not None],
+        page=paging.page,
+        per_page=paging.per_page,
+        total=rows[0]["total"],
+    )
+    return FlaskJSONResponse(page)
 
 
 @router.get("/{user_id}", response_model=UserOut, response_class=FlaskJSONResponse)
 async def get_user(user_id: int, database: Database) -> FlaskJSONResponse:
-    user = await database.read(user_by_id, user_id) if user_id <= MAX_ID else None
+    user = await user_by_id(database, user_id)
     if user is None:
         raise HTTPException(404, detail=f"User {user_id} not found")
     return FlaskJSONResponse(user)
-
-
-def add_user(session: Session, body: CreateUserRequest) -> UserOut:
-    """The new user, committed; a 409 when the email is taken (checked, then by the
-    unique index, for a create that raced this one)."""
-    conflict = HTTPException(409, detail=f"A user with email {body.email} already exists")
-    if session.scalar(select(User).filter_by(email=body.email)) is not None:
-        raise conflict
-    user = User(name=body.name, email=body.email, age=body.age, role=body.role)
-    session.add(user)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise conflict from None
-    return UserOut.model_validate(user)
 
 
 @router.post(
@@ -106,4 +99,11 @@ def add_user(session: Session, body: CreateUserRequest) -> UserOut:
 )
 @legacy_body_errors(CREATE_USER_ERRORS)
 async def create_user(body: CreateUserRequest, database: Database) -> FlaskJSONResponse:
-    return FlaskJSONResponse(await database.write(add_user, body), status_code=201)
+    """The new user, committed; a 409 when the email is taken (by the unique index, so a
+    create that races this one is a 409 too)."""
+    values = body.model_dump(include={"name", "email", "age", "role"})
+    try:
+        row = await database.fetch_one(INSERT_USER, **values, created_at=utcnow())
+    except IntegrityError:
+        raise HTTPException(409, detail=f"A user with email {body.email} already exists") from None
+    return FlaskJSONResponse(UserOut.model_validate(row), status_code=201)

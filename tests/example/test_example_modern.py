@@ -335,7 +335,7 @@ async def test_a_read_commits_nothing_and_runs_in_the_database_pool(db_url: str)
 
     from sqlalchemy import Connection, text
 
-    from modern_api.deps import RequestDatabase
+    from modern_api.database import RequestDatabase
 
     marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker")
     marker.set("the request's")
@@ -364,7 +364,7 @@ async def test_a_write_that_raises_is_rolled_back(db_url: str) -> None:
     from sqlalchemy.orm import Session
 
     from legacy_flask.models import User
-    from modern_api.deps import RequestDatabase
+    from modern_api.database import RequestDatabase
 
     def add_then_fail(session: Session) -> None:
         session.add(User(name="Half", email="half@example.com"))
@@ -456,7 +456,7 @@ async def test_each_port_takes_the_fewest_thread_hops(
     signing, no I/O). Counted: anyio's `run_sync` and the pool's `submit`."""
     import anyio.to_thread
 
-    from modern_api.deps import database_threads
+    from modern_api.database import database_threads
 
     if "{task}" in path:
         created = await client.post("/tasks", json={"command": "report"})

@@ -1,8 +1,10 @@
-"""Shared fixtures: registries written to tmp_path, the shop apps, a live uvicorn."""
+"""Shared fixtures: registries written to tmp_path, the shop apps, a live uvicorn, a
+PostgreSQL server."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import socket
 import threading
 import time
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 import uvicorn
 import yaml
+from postgres_server import PostgresUnavailable, TemporaryPostgres
 
 SHOP_ROUTES: list[dict[str, Any]] = [
     {
@@ -161,8 +164,26 @@ def live() -> Iterator[Callable[..., LiveServer]]:
             server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TemporaryPostgres]:
+    """A PostgreSQL server of the test session's own (tests/postgres_server.py)."""
+    try:
+        server = TemporaryPostgres.start()
+    except PostgresUnavailable as unavailable:
+        pytest.skip(f"no PostgreSQL server: {unavailable}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: TemporaryPostgres, request: pytest.FixtureRequest) -> str:
+    """The URL of a new, empty database for this test on the session's server."""
+    digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    return postgres_server.new_database(f"test_{digest}")
+
+
 #: fixtures that start a real server or browser: a test using one is a `live` test
-LIVE_FIXTURES = frozenset({"live", "browser"})
+LIVE_FIXTURES = frozenset({"live", "browser", "postgres_server"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by markers

@@ -1,0 +1,270 @@
+"""The example on a real PostgreSQL server: the ports async end to end on asyncpg (no
+thread hop), the legacy views on psycopg, and every contract case of the example passing
+with both sides on PostgreSQL, each from a copy of one seeded database."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from postgres_server import TemporaryPostgres
+from sqlalchemy import bindparam, create_engine, insert, select, text
+
+import modern_api.database
+from legacy_flask.database import dispose_engines, get_engine
+from legacy_flask.models import Task, User, utcnow
+from modern_api import create_app
+from modern_api.database import RequestDatabase, dispose_databases, uses_asyncpg
+from modern_api.routers.users import INSERT_USER
+from routeshift import Harness, StateHook
+from routeshift.prove.cases import load_cases
+
+pytestmark = pytest.mark.anyio
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: the task the contract cases of GET /tasks/<id> find (tests/contracts/conftest.py)
+KNOWN_TASK = {
+    "id": "0b7e6f4c-3c1a-4f59-9d2e-8a6b1c2d3e4f",
+    "command": "rotate logs",
+    "priority": "high",
+    "status": "queued",
+    "created_at": datetime(2024, 3, 4, 5, 6, 7),
+}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def pg_url(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A new database on the session's PostgreSQL server, also set as DATABASE_URL."""
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    yield postgres_url
+    dispose_databases()
+    dispose_engines()
+
+
+@pytest.fixture
+async def client(pg_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The modern app on `pg_url`, inside its lifespan (which closes the asyncpg pool)."""
+    app = create_app(pg_url)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+def _login_cookie() -> dict[str, str]:
+    import legacy_flask
+    from routeshift.apps.pair import signed_session
+
+    name, value = signed_session(legacy_flask.app, {"user_id": 1})
+    return {"Cookie": f"{name}={value}"}
+
+
+def test_a_postgresql_url_runs_the_ports_on_asyncpg(pg_url: str) -> None:
+    assert uses_asyncpg(pg_url)
+    assert uses_asyncpg(pg_url.replace("+psycopg", ""))  # SQLAlchemy's default driver
+    assert not uses_asyncpg("sqlite://")
+
+
+def test_without_asyncpg_the_ports_take_the_thread_hop(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A PostgreSQL URL with asyncpg missing still works, one hop a query, and says so."""
+    real = modern_api.database.importlib.util.find_spec
+    monkeypatch.setattr(
+        modern_api.database.importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "asyncpg" else real(name, *args),
+    )
+    dispose_databases()
+    with caplog.at_level(logging.WARNING, "modern_api.database"):
+        assert not uses_asyncpg(pg_url)
+    assert "asyncpg is not installed" in caplog.text
+    assert "routeshift[postgres]" in caplog.text
+
+
+#: every port with database work: on PostgreSQL it takes no thread hop at all; an error
+#: the legacy app renders (its HTML pages) takes one, as on SQLite
+PORTS_ON_POSTGRES = [
+    pytest.param("GET", "/users/1", None, False, 200, 0, id="users.get_user"),
+    pytest.param("GET", "/users/999", None, False, 404, 1, id="users.get_user-404"),
+    pytest.param("GET", "/users?page=2&per_page=1", None, False, 200, 0, id="users.list_users"),
+    pytest.param("GET", "/users?page=9", None, False, 200, 0, id="users.list_users-past-end"),
+    pytest.param(
+        "POST",
+        "/users",
+        {"name": "Zoe", "email": "zoe@example.com", "age": 30},
+        False,
+        201,
+        0,
+        id="users.create_user",
+    ),
+    pytest.param(
+        "POST",
+        "/users",
+        {"name": "Al", "email": "alice@example.com"},
+        False,
+        409,
+        1,
+        id="users.create_user-409",
+    ),
+    pytest.param("POST", "/tasks", {"command": "report"}, False, 201, 0, id="tasks.create_task"),
+    pytest.param("GET", "/tasks/{task}", None, False, 200, 0, id="tasks.get_task"),
+    pytest.param("GET", "/me", None, True, 200, 0, id="auth.me"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "logged_in", "status", "expected"), PORTS_ON_POSTGRES
+)
+async def test_each_port_on_postgresql_is_async_end_to_end(
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    path: str,
+    body: Any,
+    logged_in: bool,
+    status: int,
+    expected: int,
+) -> None:
+    """Counted as the SQLite hop test counts them: anyio's `run_sync` and the database
+    pool's `submit`."""
+    import anyio.to_thread
+
+    from modern_api.database import database_threads
+
+    if "{task}" in path:
+        created = await client.post("/tasks", json={"command": "report"})
+        path = path.format(task=created.json()["id"])
+    headers = _login_cookie() if logged_in else {}
+    hops: list[str] = []
+    run_sync, submit = anyio.to_thread.run_sync, database_threads.submit
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(repr(func))
+        return await run_sync(func, *args, **kwargs)
+
+    def submitted(func: Any, *args: Any) -> Any:
+        hops.append(repr(func))
+        return submit(func, *args)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    monkeypatch.setattr(database_threads, "submit", submitted)
+    response = await client.request(method, path, json=body, headers=headers)
+    assert response.status_code == status, response.text
+    assert len(hops) == expected, hops
+
+
+async def test_the_ports_read_and_write_what_legacy_sees(
+    client: httpx.AsyncClient, pg_url: str
+) -> None:
+    """A user and a task the ports create are in PostgreSQL, read by the legacy engine
+    (psycopg), and the ports page through what legacy seeded."""
+    created = await client.post("/users", json={"name": "Zoe", "email": "zoe@example.com"})
+    task = await client.post("/tasks", json={"command": "report", "priority": "high"})
+    assert (created.status_code, task.status_code) == (201, 201)
+    with get_engine(pg_url).connect() as connection:
+        user = connection.execute(select(User.__table__).filter_by(email="zoe@example.com"))
+        assert user.one().id == created.json()["id"]
+        row = connection.execute(select(Task.__table__).filter_by(id=task.json()["id"])).one()
+        assert (row.command, row.priority, row.status) == ("report", "high", "queued")
+    page = (await client.get("/users?per_page=2&page=2")).json()
+    assert (page["total"], [item["name"] for item in page["items"]]) == (3, ["Zoe"])
+    assert (await client.get(f"/tasks/{task.json()['id']}")).json() == task.json()
+
+
+async def test_a_shadow_write_on_postgresql_is_rolled_back(pg_url: str) -> None:
+    get_engine(pg_url)  # the tables and the seed
+    values = {"name": "Sam", "email": "sam@example.com", "age": 5, "role": "user"}
+    shadow = RequestDatabase(pg_url, shadow=True)
+    row = await shadow.fetch_one(INSERT_USER, **values, created_at=utcnow())
+    assert row is not None and row["email"] == "sam@example.com"  # seen inside its write
+    real = RequestDatabase(pg_url, shadow=False)
+    assert await real.fetch_one(select(User.__table__).filter_by(email="sam@example.com")) is None
+    assert await real.fetch_one(INSERT_USER, **values, created_at=utcnow()) is not None
+    taken = select(User.__table__).where(User.__table__.c.email == bindparam("email"))
+    assert (await real.fetch_one(taken, email="sam@example.com") or {}).get("age") == 5
+    await modern_api.database.close_databases()
+
+
+async def test_a_statement_missing_a_value_says_which(pg_url: str) -> None:
+    database = RequestDatabase(pg_url, shadow=False)
+    statement = select(User.__table__).where(User.__table__.c.id == bindparam("user_id"))
+    with pytest.raises(TypeError, match=r"parameter .user_id.: pass user_id=\.\.\. in the call"):
+        await database.fetch_one(statement)
+    assert await database.fetch_one(statement, user_id=2) is not None
+    # a literal of the statement is a parameter with its value
+    assert await database.fetch_all(select(User.__table__).filter_by(name="Bob")) != []
+    await modern_api.database.close_databases()
+
+
+# --- every contract case of the example, both sides on PostgreSQL --------------------
+
+
+@pytest.fixture
+def postgres_state(
+    postgres_server: TemporaryPostgres, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StateHook]:
+    """The contract cases' state hook on PostgreSQL: each side of each request gets a
+    copy (CREATE DATABASE ... TEMPLATE) of one seeded database, as the SQLite hook of
+    tests/contracts/conftest.py gives each a copy of one seeded file."""
+    seeded = postgres_server.new_database("contracts_seeded")
+    engine = create_engine(seeded)
+    try:
+        from legacy_flask.database import init_db
+
+        init_db(engine)
+        with engine.begin() as connection:
+            connection.execute(insert(Task), [KNOWN_TASK])
+    finally:
+        engine.dispose()
+    numbers = itertools.count(1)
+    admin = create_engine(postgres_server.url, isolation_level="AUTOCOMMIT")
+
+    @contextmanager
+    def fresh_copy(side: str) -> Iterator[str]:
+        name = f"contracts_{next(numbers)}_{side}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE contracts_seeded'))
+        copy = seeded.rpartition("/")[0] + f"/{name}"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DATABASE_URL", copy)
+            try:
+                yield copy
+            finally:
+                dispose_databases()
+                dispose_engines()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}"'))
+
+    yield fresh_copy
+    admin.dispose()
+
+
+CASE_FILES = sorted((REPO / "tests" / "contracts").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("case_file", CASE_FILES, ids=[path.stem for path in CASE_FILES])
+def test_every_contract_case_passes_on_postgresql(
+    routeshift_harness: Harness, postgres_state: StateHook, case_file: Path
+) -> None:
+    cases = load_cases(case_file)
+    assert cases, case_file
+    failed = [
+        result.report()
+        for result in (routeshift_harness.run(case, postgres_state) for case in cases)
+        if not result.passed
+    ]
+    assert failed == [], "\n\n".join(failed)

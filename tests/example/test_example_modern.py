@@ -403,15 +403,6 @@ async def test_openapi_documents_the_ported_routes(client: httpx.AsyncClient) ->
     assert parameters == {"page", "per_page"}
 
 
-def _login_cookie() -> dict[str, str]:
-    """The Cookie header of user 1's login, signed with the legacy app's session interface."""
-    import legacy_flask
-    from routeshift.apps.pair import signed_session
-
-    name, value = signed_session(legacy_flask.app, {"user_id": 1})
-    return {"Cookie": f"{name}={value}"}
-
-
 #: every handler of the example's ports, with its thread hops: one for the database work
 #: (`Database`'s read or write, in the pool where its connection opens and closes), none
 #: for a handler without it; an error the legacy app renders (its HTML 404 and 401
@@ -441,7 +432,8 @@ EVERY_PORT = [
 @pytest.mark.parametrize(("method", "path", "body", "logged_in", "status", "expected"), EVERY_PORT)
 async def test_each_port_takes_the_fewest_thread_hops(
     client: httpx.AsyncClient,
-    monkeypatch: pytest.MonkeyPatch,
+    thread_hops: list[str],
+    login_cookie: dict[str, str],
     method: str,
     path: str,
     body: Any,
@@ -454,32 +446,14 @@ async def test_each_port_takes_the_fewest_thread_hops(
     three of the database pool's), the database opened in the pool's thread only, and
     the legacy session opened and saved on the event loop (Flask's signed cookie:
     signing, no I/O). Counted: anyio's `run_sync` and the pool's `submit`."""
-    import anyio.to_thread
-
-    from modern_api.database import database_threads
-
     if "{task}" in path:
         created = await client.post("/tasks", json={"command": "report"})
         path = path.format(task=created.json()["id"])
-    headers = _login_cookie() if logged_in else {}
-    hops: list[str] = []
-    run_sync = anyio.to_thread.run_sync
-
-    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
-        hops.append(repr(func))
-        return await run_sync(func, *args, **kwargs)
-
-    submit = database_threads.submit
-
-    def submitted(func: Any, *args: Any) -> Any:
-        hops.append(repr(func))
-        return submit(func, *args)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
-    monkeypatch.setattr(database_threads, "submit", submitted)
+    headers = login_cookie if logged_in else {}
+    thread_hops.clear()  # the hops of the request only
     response = await client.request(method, path, json=body, headers=headers)
     assert response.status_code == status, response.text
-    assert len(hops) == expected, hops
+    assert len(thread_hops) == expected, thread_hops
 
 
 def test_every_port_is_in_the_hop_count() -> None:

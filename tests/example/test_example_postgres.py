@@ -64,14 +64,6 @@ async def client(pg_url: str) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-def _login_cookie() -> dict[str, str]:
-    import legacy_flask
-    from routeshift.apps.pair import signed_session
-
-    name, value = signed_session(legacy_flask.app, {"user_id": 1})
-    return {"Cookie": f"{name}={value}"}
-
-
 def test_a_postgresql_url_runs_the_ports_on_asyncpg(pg_url: str) -> None:
     assert uses_asyncpg(pg_url)
     assert uses_asyncpg(pg_url.replace("+psycopg", ""))  # SQLAlchemy's default driver
@@ -131,7 +123,8 @@ PORTS_ON_POSTGRES = [
 )
 async def test_each_port_on_postgresql_is_async_end_to_end(
     client: httpx.AsyncClient,
-    monkeypatch: pytest.MonkeyPatch,
+    thread_hops: list[str],
+    login_cookie: dict[str, str],
     method: str,
     path: str,
     body: Any,
@@ -141,30 +134,14 @@ async def test_each_port_on_postgresql_is_async_end_to_end(
 ) -> None:
     """Counted as the SQLite hop test counts them: anyio's `run_sync` and the database
     pool's `submit`."""
-    import anyio.to_thread
-
-    from modern_api.database import database_threads
-
     if "{task}" in path:
         created = await client.post("/tasks", json={"command": "report"})
         path = path.format(task=created.json()["id"])
-    headers = _login_cookie() if logged_in else {}
-    hops: list[str] = []
-    run_sync, submit = anyio.to_thread.run_sync, database_threads.submit
-
-    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
-        hops.append(repr(func))
-        return await run_sync(func, *args, **kwargs)
-
-    def submitted(func: Any, *args: Any) -> Any:
-        hops.append(repr(func))
-        return submit(func, *args)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
-    monkeypatch.setattr(database_threads, "submit", submitted)
+    headers = login_cookie if logged_in else {}
+    thread_hops.clear()  # the hops of the request only
     response = await client.request(method, path, json=body, headers=headers)
     assert response.status_code == status, response.text
-    assert len(hops) == expected, hops
+    assert len(thread_hops) == expected, thread_hops
 
 
 async def test_the_ports_read_and_write_what_legacy_sees(
@@ -214,9 +191,7 @@ async def test_a_statement_missing_a_value_says_which(pg_url: str) -> None:
 
 
 @pytest.fixture
-def postgres_state(
-    postgres_server: TemporaryPostgres, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[StateHook]:
+def postgres_state(postgres_server: TemporaryPostgres) -> Iterator[StateHook]:
     """The contract cases' state hook on PostgreSQL: each side of each request gets a
     copy (CREATE DATABASE ... TEMPLATE) of one seeded database, as the SQLite hook of
     tests/contracts/conftest.py gives each a copy of one seeded file."""

@@ -13,6 +13,8 @@ Flags:
                         0 skips it (default 1)
     --connections C     wrk connections (default 50; the /slow target is stated at 50)
     --only A,B,...      run only these scenarios (names below)
+    --database D        sqlite (default) or postgresql: a server of the run's own,
+                        started by tests/postgres_server.py (Debian's postgresql)
     --quick             1 run of 2 s (overrides --runs and --duration)
     --list              print the scenarios and exit
 
@@ -28,12 +30,15 @@ the other ported GET routes: /users, /tasks/<id> of a task put in the database f
 
 Every server runs on 127.0.0.1 on a free port, pinned to CPU 0 (`taskset -c 0`), with the
 working directory at the repository root and DATABASE_URL at one fresh SQLite file per
-run; wrk runs pinned to CPU 1 with `-t1 -c<C> -d<S>s --latency`. Runs of different
-scenarios are interleaved (round-robin per repeat) so that machine noise hits all alike.
-Before a gateway scenario is measured, one request checks its `X-Served-By` header.
-wrk is installed with apt-get when it is missing. Results: a table, the ratios with their
-targets, and bench/results/latest.json. Exit status: 0 done, 2 set-up failed, 130
-interrupted. Servers are stopped (SIGTERM, then SIGKILL) on every way out.
+run (with --database postgresql: one new database on a PostgreSQL server started for the
+run, not pinned, so its backends share both CPUs with the server and wrk; the example's
+ports then run their queries on asyncpg, the Flask views on psycopg). wrk runs pinned to
+CPU 1 with `-t1 -c<C> -d<S>s --latency`. Runs of different scenarios are interleaved
+(round-robin per repeat) so that machine noise hits all alike. Before a gateway scenario
+is measured, one request checks its `X-Served-By` header. wrk is installed with apt-get
+when it is missing. Results: a table, the ratios with their targets, and
+bench/results/latest.json (latest-postgresql.json for PostgreSQL). Exit status: 0 done,
+2 set-up failed, 130 interrupted. Servers are stopped (SIGTERM, then SIGKILL) on every way out.
 """
 
 from __future__ import annotations
@@ -175,6 +180,13 @@ class Settings:
     warmup_s: int
     connections: int
     scenarios: tuple[Scenario, ...]
+    database: str = "sqlite"  # or "postgresql"
+
+    @property
+    def results_path(self) -> Path:
+        return (
+            RESULTS if self.database == "sqlite" else RESULTS.with_stem(f"latest-{self.database}")
+        )
 
     @property
     def pairs(self) -> list[tuple[Scenario, Route]]:
@@ -531,6 +543,26 @@ def prepare_database(database_url: str) -> None:
 
 
 @contextlib.contextmanager
+def bench_database(kind: str, workdir: Path) -> Iterator[str]:
+    """The URL of the run's database: a SQLite file in `workdir`, or a new database on a
+    PostgreSQL server started for the run and stopped after it."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    sys.path.insert(0, str(REPO / "tests"))
+    from postgres_server import PostgresUnavailable, TemporaryPostgres
+
+    try:
+        server = TemporaryPostgres.start()
+    except PostgresUnavailable as unavailable:
+        raise BenchError(str(unavailable)) from None
+    try:
+        yield server.new_database("bench")
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
 def running(scenario: Scenario, workdir: Path, database_url: str) -> Iterator[Server]:
     server = start_server(scenario, workdir, database_url)
     try:
@@ -678,6 +710,7 @@ def write_json(
             "server_cpu": SERVER_CPU,
             "wrk_cpu": WRK_CPU,
             "scenarios": [s.name for s in settings.scenarios],
+            "database": settings.database,
         },
         "machine": {
             "python": platform.python_version(),
@@ -698,9 +731,10 @@ def write_json(
         ],
         "checks": checks,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwrote {RESULTS.relative_to(REPO)}")
+    path = settings.results_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {path.relative_to(REPO)}")
 
 
 def check_machine() -> None:
@@ -730,7 +764,8 @@ def benchmark(settings: Settings) -> None:
         contextlib.ExitStack() as stack,
     ):
         workdir = Path(tmp)
-        database_url = f"sqlite:///{workdir / 'bench.db'}"
+        database_url = stack.enter_context(bench_database(settings.database, workdir))
+        print(f"database: {settings.database}", flush=True)
         prepare_database(database_url)
         servers: dict[str, Server] = {}
         for scenario in settings.scenarios:  # one at a time
@@ -775,6 +810,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=1, help="warm-up seconds, 0: none (1)")
     parser.add_argument("--connections", type=_positive, default=50, help="wrk -c (50)")
     parser.add_argument("--only", metavar="SCENARIO,...", help="run only these scenarios")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the apps' database: a SQLite file (default) or a PostgreSQL server of its own",
+    )
     parser.add_argument("--quick", action="store_true", help="1 run of 2 s: a smoke test")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     return parser.parse_args(argv)
@@ -787,6 +828,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         warmup_s=max(0, args.warmup),
         connections=args.connections,
         scenarios=_scenarios(args.only),
+        database=args.database,
     )
 
 

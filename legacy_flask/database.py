@@ -59,7 +59,8 @@ def make_engine(url: str) -> Engine:
     Nothing is created in the database; `init_db` does that.
     """
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        # sized for the bridge's 64 worker threads, as the SQLite pool below is
+        return create_engine(url, pool_pre_ping=True, pool_size=16, max_overflow=48)
     connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S}
     if _is_memory(url):
         # one shared connection, or every session would see its own empty database

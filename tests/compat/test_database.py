@@ -12,6 +12,7 @@ FastAPI must see as objects, not strings.
 import asyncio
 import importlib.util
 import inspect
+import sys
 import types
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -427,9 +428,11 @@ def test_a_dialect_without_a_known_async_driver_asks_for_async_url() -> None:
         async_url_for(make_url("mssql+pyodbc://u:pw@dsn"))
 
 
-def test_a_missing_async_driver_names_the_url_and_the_package(tmp_path: Path) -> None:
-    """A real app on PostgreSQL (pg8000, a stand-in DBAPI module: nothing connects):
-    asyncpg is not installed, and the error says so without showing the password."""
+def test_a_missing_async_driver_names_the_url_and_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real app on PostgreSQL (pg8000, a stand-in DBAPI module: nothing connects)
+    without asyncpg: the error says so without showing the password."""
     pg8000 = types.ModuleType("pg8000")
     pg8000.paramstyle = "format"  # type: ignore[attr-defined]
     pg8000.__version__ = "1.31.2"  # type: ignore[attr-defined]
@@ -439,12 +442,7 @@ def test_a_missing_async_driver_names_the_url_and_the_package(tmp_path: Path) ->
             "SQLALCHEMY_ENGINE_OPTIONS": {"module": pg8000},
         }
     )
-    try:
-        import asyncpg  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("asyncpg is installed here")
+    monkeypatch.setitem(sys.modules, "asyncpg", None)  # `import asyncpg` fails, as uninstalled
     with pytest.raises(CrossingError) as raised:
         LegacyDatabase(app, db).async_engine  # noqa: B018
     message = str(raised.value)

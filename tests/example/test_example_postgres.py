@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import shutil
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -15,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from postgres_server import TemporaryPostgres
+from servers import ServerProcess, free_port
 from sqlalchemy import bindparam, create_engine, insert, select, text
 
 import modern_api.database
@@ -185,6 +189,50 @@ async def test_a_statement_missing_a_value_says_which(pg_url: str) -> None:
     # a literal of the statement is a parameter with its value
     assert await database.fetch_all(select(User.__table__).filter_by(name="Bob")) != []
     await modern_api.database.close_databases()
+
+
+def test_the_gateway_serves_both_sides_from_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    """`uvicorn gateway:app` with the shipped registry and DATABASE_URL on PostgreSQL: a
+    user the port creates logs in on legacy's view (psycopg), the port's /me (asyncpg)
+    knows the login, and the pages agree on what is in the database."""
+    registry = tmp_path / "migration_status.yaml"
+    shutil.copyfile(REPO / "migration_status.yaml", registry)
+    port = free_port()
+    server = ServerProcess(
+        [sys.executable, "-m", "uvicorn", "gateway:app", "--host", "127.0.0.1"]
+        + ["--port", str(port)],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "DATABASE_URL": postgres_url,
+            "MIGRATION_STATUS": str(registry),
+            "PYTHONUNBUFFERED": "1",
+        },
+        log=tmp_path / "server.log",
+        port=port,
+    )
+    try:
+        server.wait_until_up(
+            lambda: httpx.get(f"{server.url}/health", timeout=2).raise_for_status(),
+            (httpx.HTTPError,),
+            0.1,
+        )
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            created = client.post("/users", json={"name": "Pat", "email": "pat@example.com"})
+            assert (created.status_code, created.headers["x-served-by"]) == (201, "modern")
+            login = client.post("/login", json={"email": "pat@example.com"})
+            assert (login.status_code, login.headers["x-served-by"]) == (200, "legacy")
+            assert login.json()["id"] == created.json()["id"]
+            me = client.get("/me")
+            assert (me.status_code, me.headers["x-served-by"]) == (200, "modern")
+            assert me.json() == created.json()
+            page = client.get("/users", params={"per_page": 2, "page": 2})
+            assert page.json()["total"] == 3
+            assert page.json()["items"] == [created.json()]
+            assert client.get("/users/99").status_code == 404
+    finally:
+        server.stop()
+    assert "Traceback" not in server.output(), server.output()
 
 
 # --- every contract case of the example, both sides on PostgreSQL --------------------

@@ -26,6 +26,8 @@ _EXPORTS = {
     "query_arg": "routeshift.compat.query",
     "query_list": "routeshift.compat.query",
     "LegacyDatabase": "routeshift.compat.database",
+    "Queries": "routeshift.compat.queries",
+    "RequestQueries": "routeshift.compat.queries",
     "fresh_database": "routeshift.compat.state",
     "is_shadow": "routeshift.compat.crossing",
 }
@@ -37,6 +39,8 @@ __all__ = [
     "LegacyAnswered",
     "LegacyBodyErrors",
     "LegacyContext",
+    "Queries",
+    "RequestQueries",
     "add_build_only_rules",
     "fresh_database",
     "is_shadow",
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
     from routeshift.compat.envelope import LegacyBodyErrors, legacy_body_errors
     from routeshift.compat.flask_json import FlaskJSONResponse
     from routeshift.compat.legacy import Legacy
+    from routeshift.compat.queries import Queries, RequestQueries
     from routeshift.compat.query import query_arg, query_list
     from routeshift.compat.state import fresh_database
     from routeshift.compat.urls import add_build_only_rules, legacy_url_for

@@ -10,6 +10,7 @@ size), without the Flask app context that `db.session` and `Model.query` need:
     database = LegacyDatabase(legacy, db)                 # or the Flask app itself
     DbSession = Annotated[Session, Depends(database.session)]
     AsyncDbSession = Annotated[AsyncSession, Depends(database.async_session)]
+    Db = Annotated[RequestQueries, Depends(database.queries)]  # Core statements, fastest
 
     @app.get("/notes")
     def notes(session: DbSession) -> list[dict[str, Any]]:
@@ -39,6 +40,11 @@ size), without the Flask app context that `db.session` and `Model.query` need:
   SQLite database (which only the app's own engine can reach) is a CrossingError that
   names the URL and what to do. Close it with `await database.dispose()` in the modern
   app's lifespan shutdown; the app's own engine is Flask-SQLAlchemy's and is left alone.
+- `database.queries` is a `Queries` on the app's engine (routeshift.compat.queries):
+  one SQLAlchemy Core statement per call from an async handler (`await
+  db.fetch_one(USER_BY_ID, user_id=user_id)`), async end to end on asyncpg when the
+  database is PostgreSQL and one worker-thread hop elsewhere, with a shadow copy's
+  writes rolled back: the fewest hops a port can take. `dispose()` closes its pools too.
 - A shadow copy (`scope["state"]["routeshift_shadow"]`, set by the gateway) gets a
   session inside one outer transaction that is always rolled back, joined with
   `join_transaction_mode="create_savepoint"`: the handler's `commit()` releases a
@@ -78,7 +84,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from flask import Flask
-from sqlalchemy import URL, Connection, Engine, make_url
+from sqlalchemy import URL, Engine, make_url
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session
@@ -86,6 +92,7 @@ from starlette.requests import Request
 
 from routeshift.compat.crossing import is_shadow
 from routeshift.compat.legacy import Legacy
+from routeshift.compat.queries import Queries, begin_sqlite
 from routeshift.errors import CrossingError, did_you_mean
 
 __all__ = [
@@ -159,6 +166,8 @@ class LegacyDatabase:
         self._engine: Engine | None = None
         self._async_engine: AsyncEngine | None = None
         self._lock = threading.Lock()
+        self.queries = Queries(lambda: self.engine)
+        """The dependency of Core statements on the app's engine (see `Queries`)."""
 
     def __repr__(self) -> str:
         where = "engine not read yet" if self._engine is None else repr(self._engine.url)
@@ -190,8 +199,10 @@ class LegacyDatabase:
         return self._async_engine
 
     async def dispose(self) -> None:
-        """Close the async engine's connections (call it in the lifespan's shutdown);
-        made again if used later. The app's own engine is not touched."""
+        """Close the async engine's connections and the asyncpg pools of `queries` (call
+        it in the lifespan's shutdown); made again if used later. The app's own engine
+        is not touched."""
+        await self.queries.close()
         engine, self._async_engine = self._async_engine, None
         if engine is not None:
             await engine.dispose()
@@ -246,7 +257,7 @@ class LegacyDatabase:
     def _rolled_back(self) -> Iterator[Session]:
         with self.engine.connect() as connection:
             transaction = connection.begin()
-            _begin_sqlite(connection)
+            begin_sqlite(connection)
             session = Session(
                 bind=connection, join_transaction_mode="create_savepoint", **self._options()
             )
@@ -346,15 +357,6 @@ def _async_engine_for(
         ) from None
     except NoSuchModuleError as exc:
         raise CrossingError(f"the async engine for {url} cannot be made: {exc}.") from None
-
-
-def _begin_sqlite(connection: Connection) -> None:
-    """Open the outer transaction by hand on SQLite where the driver has not (see the
-    module docstring); other dialects began it already."""
-    if connection.dialect.name != "sqlite":
-        return
-    if not getattr(connection.connection.driver_connection, "in_transaction", False):
-        connection.exec_driver_sql("BEGIN")
 
 
 async def _begin_sqlite_async(connection: AsyncConnection) -> None:

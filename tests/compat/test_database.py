@@ -27,7 +27,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
 from pydantic import BaseModel
-from sqlalchemy import String, func, make_url, select
+from sqlalchemy import String, bindparam, func, insert, make_url, select
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from routeshift._asgi import ASGIApp, Receive, Scope, Send
 from routeshift.apps.pair import load_apps
 from routeshift.compat.database import LegacyDatabase, async_url_for
+from routeshift.compat.queries import RequestQueries
 from routeshift.compat.state import fresh_database
 from routeshift.errors import CrossingError
 from routeshift.prove.cases import case
@@ -68,6 +69,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return jsonify({"id": note.id, "text": note.text}), 201
 
     return app
+
+
+#: the Core statements of the port's `database.queries` routes, built once
+NOTES_IN_ORDER = select(Note.__table__).order_by(Note.__table__.c.id)
+ADD_NOTE = insert(Note.__table__).values(text=bindparam("text")).returning(*Note.__table__.c)
 
 
 class NoteIn(BaseModel):
@@ -138,6 +144,16 @@ def create_port(database: LegacyDatabase) -> FastAPI:
         if how == "boom":
             raise RuntimeError("the handler failed")
         return {"flushed": True}
+
+    QueriesDep = Annotated[RequestQueries, Depends(database.queries)]
+
+    @api.get("/queries/notes")
+    async def queries_list(db: QueriesDep) -> list[dict[str, Any]]:
+        return [dict(row) for row in await db.fetch_all(NOTES_IN_ORDER)]
+
+    @api.post("/queries/notes", status_code=201)
+    async def queries_create(body: NoteIn, db: QueriesDep) -> dict[str, Any]:
+        return dict(await db.fetch_one(ADD_NOTE, text=body.text) or {})
 
     @api.get("/async/pool")
     async def async_pool(session: AsyncSessionDep) -> dict[str, int]:
@@ -274,6 +290,27 @@ def test_the_port_reads_what_the_view_wrote_and_the_view_what_the_port_wrote(
     assert created.status_code == 201
     assert created.json() == {"id": 2, "text": "from fastapi", "seen": 2}
     assert texts(flask.get("/notes").get_json()) == ["from flask", "from fastapi"]
+
+
+def test_queries_on_the_apps_engine_see_the_views_rows_and_a_shadow_writes_nothing(
+    legacy: Flask, database: LegacyDatabase
+) -> None:
+    """`database.queries`: Core statements on Flask-SQLAlchemy's own engine (one thread
+    hop on SQLite), the shadow copy's INSERT rolled back; its lifespan closes them."""
+    port, shadow = Port(create_port(database)), Port(create_port(database), wrap=shadowed)
+    try:
+        flask = legacy.test_client()
+        assert flask.post("/notes", json={"text": "from flask"}).status_code == 201
+        created = port.post("/queries/notes", json={"text": "from the port"})
+        assert created.json() == {"id": 2, "text": "from the port"}
+        copy = shadow.post("/queries/notes", json={"text": "from the shadow"})
+        assert copy.json()["text"] == "from the shadow"
+        assert texts(port.get("/queries/notes").json()) == ["from flask", "from the port"]
+        assert texts(flask.get("/notes").get_json()) == ["from flask", "from the port"]
+        assert database.queries.engine is database.engine
+    finally:
+        port.close()
+        shadow.close()
 
 
 @pytest.mark.parametrize("prefix", ["", "/async"], ids=["sync", "async"])

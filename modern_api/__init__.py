@@ -9,15 +9,16 @@ JSON. Every route that ports a legacy rule answers as legacy does, bad input inc
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from legacy_flask.database import dispose_engines, get_engine
-from modern_api.database import close_databases
-from modern_api.deps import legacy
+from modern_api.deps import database_threads, legacy
 from modern_api.routers import auth, health, main, tasks, users
+from routeshift.compat import Queries
 
 
 @asynccontextmanager
@@ -30,7 +31,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await close_databases()
+        await app.state.queries.close()
         dispose_engines()
         app.state.started = False
         app.state.stopped = True
@@ -40,6 +41,10 @@ def create_app(database_url: str | None = None) -> FastAPI:
     """Build the app; `database_url=None` reads DATABASE_URL on every request."""
     app = FastAPI(title="routeshift example: modern API", version="1.0.0", lifespan=lifespan)
     app.state.database_url = database_url
+    # the ports' statements on the legacy engine of that URL (asyncpg on PostgreSQL)
+    app.state.queries = Queries(
+        functools.partial(get_engine, database_url), executor=database_threads
+    )
     app.state.started = False
     app.state.stopped = False
     legacy.install(app)  # the legacy session, error pages and JSON for every route

@@ -3,13 +3,13 @@ database of one request."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 from fastapi import Depends, Request
 from flask.sessions import SessionMixin
 
-from modern_api.database import RequestDatabase
-from routeshift.compat import Legacy, is_shadow
+from routeshift.compat import Legacy, RequestQueries, is_shadow
 
 legacy = Legacy("legacy_flask:app")
 """The legacy app, imported on first use: its session interface, error pages and JSON
@@ -19,14 +19,22 @@ FlaskSession = Annotated[SessionMixin, Depends(legacy.session)]
 """The legacy app's signed-cookie session of the request (a login made on legacy's
 `POST /login`); a change is saved as Flask saves it, so legacy views see it."""
 
+#: worker threads of the ports' database work on SQLite, one per query under way (the
+#: engine's pool keeps 16 SQLite connections); threads start when first needed
+DATABASE_THREADS = 16
 
-async def database(request: Request) -> RequestDatabase:
-    """The request's database, not yet open. Async and without I/O: it runs on the
-    event loop, where a sync dependency would take a thread hop of its own (two for a
-    generator)."""
-    return RequestDatabase(request.app.state.database_url, is_shadow(request.scope))
+database_threads = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="modern_api-db")
+"""The pool of every app's `Queries` (create_app): one hop a query on SQLite."""
 
 
-Database = Annotated[RequestDatabase, Depends(database)]
-"""The request's database (`modern_api.database`): `fetch_one` / `fetch_all` of a Core
-statement, async end to end on PostgreSQL and one worker-thread hop elsewhere."""
+async def database(request: Request) -> RequestQueries:
+    """The request's queries on the legacy engine (`app.state.queries`, routeshift's
+    `Queries`). Async and without I/O: it runs on the event loop, where a sync
+    dependency would take a thread hop of its own (two for a generator)."""
+    return request.app.state.queries.bind(shadow=is_shadow(request.scope))
+
+
+Database = Annotated[RequestQueries, Depends(database)]
+"""The request's database: `fetch_one` / `fetch_all` / `execute` of a Core statement,
+async end to end on asyncpg when DATABASE_URL is PostgreSQL, one worker-thread hop
+elsewhere, a shadow copy's writes rolled back."""

@@ -10,10 +10,9 @@ from sqlalchemy import bindparam, func, insert, select, true
 from sqlalchemy.exc import IntegrityError
 
 from legacy_flask.models import MAX_ID, User, utcnow
-from modern_api.database import RequestDatabase
 from modern_api.deps import Database
 from modern_api.schemas import CREATE_USER_ERRORS, CreateUserRequest, UserOut, UserPage
-from routeshift.compat import FlaskJSONResponse, legacy_body_errors, query_arg
+from routeshift.compat import FlaskJSONResponse, RequestQueries, legacy_body_errors, query_arg
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -60,7 +59,7 @@ NEW_USER = ("name", "email", "age", "role", "created_at")
 INSERT_USER = insert(User).values({name: bindparam(name) for name in NEW_USER}).returning(*USERS.c)
 
 
-async def user_by_id(database: RequestDatabase, user_id: int) -> UserOut | None:
+async def user_by_id(database: RequestQueries, user_id: int) -> UserOut | None:
     """The user of that id as the response model, None when there is none."""
     if user_id > MAX_ID:
         return None

@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import Shadowed
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 import modern_api
 from legacy_flask import create_app as create_legacy_app
@@ -63,18 +64,6 @@ def legacy_client(db_url: str) -> Iterator[httpx.Client]:
     transport = httpx.WSGITransport(app=app)
     with httpx.Client(transport=transport, base_url="http://testserver") as client:
         yield client
-
-
-class Shadowed:
-    """What the gateway does to a shadow copy: scope["state"]["routeshift_shadow"] = True."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope = {**scope, "state": {**scope.get("state", {}), "routeshift_shadow": True}}
-        await self.app(scope, receive, send)
 
 
 # --- parity with legacy: the routes shipped as "modern" ------------------------------
@@ -325,60 +314,6 @@ async def test_shadow_writes_are_rolled_back(
     assert (
         await client.post("/users", json={"name": "G", "email": "ghost@example.com"})
     ).status_code == 201
-
-
-async def test_a_read_commits_nothing_and_runs_in_the_database_pool(db_url: str) -> None:
-    """`Database.read` gives its work a connection in a pool thread, with the request's
-    context variables, and rolls back what the work left: a read never writes."""
-    import contextvars
-    import threading
-
-    from sqlalchemy import Connection, text
-
-    from modern_api.database import RequestDatabase
-
-    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker")
-    marker.set("the request's")
-    seen: dict[str, object] = {}
-
-    def sneaky_write(connection: Connection, name: str) -> int:
-        seen["thread"] = threading.current_thread().name
-        seen["marker"] = marker.get()
-        connection.execute(text("UPDATE users SET name = :name WHERE id = 1"), {"name": name})
-        return int(
-            connection.scalar(text("SELECT count(*) FROM users WHERE name = :n"), {"n": name})
-        )
-
-    database = RequestDatabase(db_url, shadow=False)
-    assert await database.read(sneaky_write, "Mallory") == 1  # seen inside the read
-    assert str(seen["thread"]).startswith("modern_api-db")
-    assert seen["marker"] == "the request's"
-
-    def name_of_1(connection: Connection) -> str:
-        return str(connection.scalar(text("SELECT name FROM users WHERE id = 1")))
-
-    assert await database.read(name_of_1) == "Alice"
-
-
-async def test_a_write_that_raises_is_rolled_back(db_url: str) -> None:
-    from sqlalchemy.orm import Session
-
-    from legacy_flask.models import User
-    from modern_api.database import RequestDatabase
-
-    def add_then_fail(session: Session) -> None:
-        session.add(User(name="Half", email="half@example.com"))
-        session.flush()
-        raise RuntimeError("after the flush")
-
-    database = RequestDatabase(db_url, shadow=False)
-    with pytest.raises(RuntimeError, match="after the flush"):
-        await database.write(add_then_fail)
-
-    def emails(session: Session) -> set[str]:
-        return {user.email for user in session.query(User)}
-
-    assert "half@example.com" not in await database.write(emails)
 
 
 async def test_shadow_duplicate_is_still_409(modern_app: FastAPI) -> None:

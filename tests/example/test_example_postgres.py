@@ -5,10 +5,6 @@ with both sides on PostgreSQL, each from a copy of one seeded database."""
 from __future__ import annotations
 
 import itertools
-import logging
-import os
-import shutil
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -17,16 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import Shadowed
 from postgres_server import TemporaryPostgres
-from servers import ServerProcess, free_port
-from sqlalchemy import bindparam, create_engine, insert, select, text
+from sqlalchemy import create_engine, insert, select, text
 
-import modern_api.database
+import modern_api
 from legacy_flask.database import dispose_engines, get_engine
-from legacy_flask.models import Task, User, utcnow
+from legacy_flask.models import Task, User
 from modern_api import create_app
-from modern_api.database import RequestDatabase, dispose_databases, uses_asyncpg
-from modern_api.routers.users import INSERT_USER
 from routeshift import Harness, StateHook
 from routeshift.prove.cases import load_cases
 
@@ -54,7 +48,7 @@ def pg_url(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A new database on the session's PostgreSQL server, also set as DATABASE_URL."""
     monkeypatch.setenv("DATABASE_URL", postgres_url)
     yield postgres_url
-    dispose_databases()
+    modern_api.app.state.queries.dispose()
     dispose_engines()
 
 
@@ -69,26 +63,10 @@ async def client(pg_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def test_a_postgresql_url_runs_the_ports_on_asyncpg(pg_url: str) -> None:
-    assert uses_asyncpg(pg_url)
-    assert uses_asyncpg(pg_url.replace("+psycopg", ""))  # SQLAlchemy's default driver
-    assert not uses_asyncpg("sqlite://")
-
-
-def test_without_asyncpg_the_ports_take_the_thread_hop(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A PostgreSQL URL with asyncpg missing still works, one hop a query, and says so."""
-    real = modern_api.database.importlib.util.find_spec
-    monkeypatch.setattr(
-        modern_api.database.importlib.util,
-        "find_spec",
-        lambda name, *args: None if name == "asyncpg" else real(name, *args),
-    )
-    dispose_databases()
-    with caplog.at_level(logging.WARNING, "modern_api.database"):
-        assert not uses_asyncpg(pg_url)
-    assert "asyncpg is not installed" in caplog.text
-    assert "routeshift[postgres]" in caplog.text
+    assert create_app(pg_url).state.queries.uses_asyncpg()
+    # SQLAlchemy's default driver: the legacy engine on psycopg, the ports on asyncpg
+    assert create_app(pg_url.replace("+psycopg", "")).state.queries.uses_asyncpg()
+    assert not create_app("sqlite://").state.queries.uses_asyncpg()
 
 
 #: every port with database work: on PostgreSQL it takes no thread hop at all; an error
@@ -166,73 +144,22 @@ async def test_the_ports_read_and_write_what_legacy_sees(
     assert (await client.get(f"/tasks/{task.json()['id']}")).json() == task.json()
 
 
-async def test_a_shadow_write_on_postgresql_is_rolled_back(pg_url: str) -> None:
-    get_engine(pg_url)  # the tables and the seed
-    values = {"name": "Sam", "email": "sam@example.com", "age": 5, "role": "user"}
-    shadow = RequestDatabase(pg_url, shadow=True)
-    row = await shadow.fetch_one(INSERT_USER, **values, created_at=utcnow())
-    assert row is not None and row["email"] == "sam@example.com"  # seen inside its write
-    real = RequestDatabase(pg_url, shadow=False)
-    assert await real.fetch_one(select(User.__table__).filter_by(email="sam@example.com")) is None
-    assert await real.fetch_one(INSERT_USER, **values, created_at=utcnow()) is not None
-    taken = select(User.__table__).where(User.__table__.c.email == bindparam("email"))
-    assert (await real.fetch_one(taken, email="sam@example.com") or {}).get("age") == 5
-    await modern_api.database.close_databases()
-
-
-async def test_a_statement_missing_a_value_says_which(pg_url: str) -> None:
-    database = RequestDatabase(pg_url, shadow=False)
-    statement = select(User.__table__).where(User.__table__.c.id == bindparam("user_id"))
-    with pytest.raises(TypeError, match=r"parameter .user_id.: pass user_id=\.\.\. in the call"):
-        await database.fetch_one(statement)
-    assert await database.fetch_one(statement, user_id=2) is not None
-    # a literal of the statement is a parameter with its value
-    assert await database.fetch_all(select(User.__table__).filter_by(name="Bob")) != []
-    await modern_api.database.close_databases()
-
-
-def test_the_gateway_serves_both_sides_from_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    """`uvicorn gateway:app` with the shipped registry and DATABASE_URL on PostgreSQL: a
-    user the port creates logs in on legacy's view (psycopg), the port's /me (asyncpg)
-    knows the login, and the pages agree on what is in the database."""
-    registry = tmp_path / "migration_status.yaml"
-    shutil.copyfile(REPO / "migration_status.yaml", registry)
-    port = free_port()
-    server = ServerProcess(
-        [sys.executable, "-m", "uvicorn", "gateway:app", "--host", "127.0.0.1"]
-        + ["--port", str(port)],
-        cwd=REPO,
-        env={
-            **os.environ,
-            "DATABASE_URL": postgres_url,
-            "MIGRATION_STATUS": str(registry),
-            "PYTHONUNBUFFERED": "1",
-        },
-        log=tmp_path / "server.log",
-        port=port,
-    )
-    try:
-        server.wait_until_up(
-            lambda: httpx.get(f"{server.url}/health", timeout=2).raise_for_status(),
-            (httpx.HTTPError,),
-            0.1,
-        )
-        with httpx.Client(base_url=server.url, timeout=10) as client:
-            created = client.post("/users", json={"name": "Pat", "email": "pat@example.com"})
-            assert (created.status_code, created.headers["x-served-by"]) == (201, "modern")
-            login = client.post("/login", json={"email": "pat@example.com"})
-            assert (login.status_code, login.headers["x-served-by"]) == (200, "legacy")
-            assert login.json()["id"] == created.json()["id"]
-            me = client.get("/me")
-            assert (me.status_code, me.headers["x-served-by"]) == (200, "modern")
-            assert me.json() == created.json()
-            page = client.get("/users", params={"per_page": 2, "page": 2})
-            assert page.json()["total"] == 3
-            assert page.json()["items"] == [created.json()]
-            assert client.get("/users/99").status_code == 404
-    finally:
-        server.stop()
-    assert "Traceback" not in server.output(), server.output()
+async def test_a_shadow_copy_of_post_users_on_postgresql_writes_nothing(
+    pg_url: str, client: httpx.AsyncClient
+) -> None:
+    """The port's INSERT in a shadow copy (the gateway's flag) is rolled back: the user
+    is in its answer, not in the database."""
+    app = create_app(pg_url)
+    async with app.router.lifespan_context(app):
+        shadowed = httpx.ASGITransport(app=Shadowed(app))
+        async with httpx.AsyncClient(transport=shadowed, base_url="http://t") as shadow:
+            copy = await shadow.post("/users", json={"name": "Sam", "email": "sam@example.com"})
+    assert copy.status_code == 201 and copy.json()["email"] == "sam@example.com"
+    with get_engine(pg_url).connect() as connection:
+        taken = connection.execute(select(User.__table__).filter_by(email="sam@example.com"))
+        assert taken.first() is None
+    real = await client.post("/users", json={"name": "Sam", "email": "sam@example.com"})
+    assert real.status_code == 201
 
 
 # --- every contract case of the example, both sides on PostgreSQL --------------------
@@ -267,7 +194,7 @@ def postgres_state(postgres_server: TemporaryPostgres) -> Iterator[StateHook]:
             try:
                 yield copy
             finally:
-                dispose_databases()
+                modern_api.app.state.queries.dispose()
                 dispose_engines()
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE "{name}"'))

@@ -124,7 +124,10 @@ class Queries:
         self.pool_size = pool_size
         self.asyncpg_options = dict(asyncpg_options or {})
         self._lock = threading.Lock()
-        self._postgres: dict[str, _Postgres] = {}
+        self._postgres: dict[str, _Postgres] = {}  # by URL: engines of one URL share it
+        self._seen: weakref.WeakKeyDictionary[Engine, _Postgres | None] = (
+            weakref.WeakKeyDictionary()
+        )
         self._warned = False
 
     def __repr__(self) -> str:
@@ -167,6 +170,7 @@ class Queries:
         closed already is only forgotten: close pools in their loop (`close`)."""
         with self._lock:
             found, self._postgres = list(self._postgres.values()), {}
+            self._seen = weakref.WeakKeyDictionary()
         for postgres in found:
             postgres.terminate()
 
@@ -192,6 +196,15 @@ class Queries:
         return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     def _postgres_of(self, engine: Engine) -> _Postgres | None:
+        """The asyncpg side of `engine`'s database, None for the thread hop; looked up
+        once per engine (the URL's rendering costs more than the lookup)."""
+        try:
+            return self._seen[engine]
+        except KeyError:
+            found = self._seen[engine] = self._postgres_for(engine)
+            return found
+
+    def _postgres_for(self, engine: Engine) -> _Postgres | None:
         if not self.use_asyncpg or engine.dialect.name != "postgresql":
             return None
         key = engine.url.render_as_string(hide_password=False)

@@ -42,6 +42,7 @@ class Ported(NamedTuple):
     registry: str
     scaffolded: str
     contract: str
+    queries_contract: str
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +53,11 @@ def ported(tmp_path_factory: pytest.TempPathFactory) -> Ported:
     initialised = project.routeshift("init", "--legacy", WSGI_APP)
     registry = (project.root / "migration_status.yaml").read_text()
     scaffolded = project.routeshift("scaffold", "get_pet")
+    project.routeshift("scaffold", "get_pets")
     project.lay("overlay_apiflask_orm")
     contract = project.routeshift("contract", "--route", "get_pet")
-    return Ported(project, initialised, registry, scaffolded, contract)
+    queries_contract = project.routeshift("contract", "--route", "get_pets")
+    return Ported(project, initialised, registry, scaffolded, contract, queries_contract)
 
 
 def test_init_registers_every_route_legacy(ported: Ported) -> None:
@@ -79,6 +82,13 @@ def test_the_port_passes_its_contract_cases(ported: Ported) -> None:
     assert "wrote modern_api/get_pet.py" in ported.scaffolded
     assert "6 passed, 0 failed" in ported.contract
     assert "FAIL" not in ported.contract
+
+
+def test_a_port_on_the_apps_engine_through_queries_passes_its_contract(ported: Ported) -> None:
+    """GET /pets through `LegacyDatabase(legacy, db).queries`: the app's own engine (its
+    in-memory SQLite, which only that engine reaches), no app context."""
+    assert "3 passed, 0 failed" in ported.queries_contract, ported.queries_contract
+    assert "FAIL" not in ported.queries_contract
 
 
 def client_session(n: int) -> list[Step]:

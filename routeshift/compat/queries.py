@@ -28,18 +28,23 @@ engine's database:
   `to_thread.run_sync` costs), where a connection of the engine runs the statement and is
   closed. The request's context variables go with it.
 
-A write (an INSERT, UPDATE or DELETE, a `text()` statement: anything but a SELECT, and
-any statement given to `execute`) is committed when it succeeds; a SELECT commits
-nothing. In a shadow copy of a request (`is_shadow`: the gateway sets it) a write runs in
-a transaction that is always rolled back, so the port never writes what legacy already
-wrote. A broken constraint is `sqlalchemy.exc.IntegrityError`
-on both kinds of database, so a handler catches one exception.
+Each statement is its own transaction: committed when it succeeds (a SELECT has nothing
+to commit). In a shadow copy of a request (`is_shadow`: the gateway sets it) every
+statement, a SELECT too (a function or a CTE can write), runs in a transaction that is
+always rolled back, so the port never writes what legacy already wrote. Errors are
+SQLAlchemy's on both kinds of database (`sqlalchemy.exc.IntegrityError` for a broken
+constraint, `DataError` for a value the column's type cannot hold, `StatementError` for a
+parameter without a value), so a handler catches one exception. As SQLAlchemy does, an
+INSERT or UPDATE gets the Python-side defaults of its columns (`default=`, `onupdate=`),
+and an IN list (`column.in_([...])`, `bindparam(..., expanding=True)`) is expanded.
 
 Work that needs the ORM or several statements in one transaction: `await
 db.run(work, *args)` calls `work(connection, *args)` in one worker-thread hop on a
 connection of the engine, in a transaction committed when `work` returns, rolled back
 when it raises, and always rolled back in a shadow copy; `Session(bind=connection,
-join_transaction_mode="create_savepoint")` is the ORM on it.
+join_transaction_mode="create_savepoint")` is the ORM on it (its commit releases a
+savepoint); in a shadow copy a commit of the connection itself is refused
+(`ShadowCommitError`), as it would keep what the work wrote.
 
 Limits on asyncpg: values go to the server as they are and rows come back as asyncpg
 decodes them, which suits the plain column types (integers, strings, floats, booleans,
@@ -49,7 +54,9 @@ engine's URL (its query as asyncpg's DSN options); `connect_args` and a `creator
 engine are not seen: pass `asyncpg_options=` (keyword arguments of
 `asyncpg.create_pool`). Statements should be built once, with `bindparam` for what
 varies: each new statement object is compiled again. Close the pools in the app's
-lifespan shutdown (`await queries.close()`).
+lifespan shutdown (`await queries.close()`): a pool lives as long as its event loop's
+`Queries`, and one of a loop that ended without `close` keeps its connections until
+`dispose()`.
 """
 
 from __future__ import annotations
@@ -66,9 +73,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Executable
+from sqlalchemy import Connection, Engine, Executable, Insert, Update, event
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import (
+    DatabaseError,
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    InvalidRequestError,
+    OperationalError,
+    ProgrammingError,
+    StatementError,
+)
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from starlette.requests import Request
@@ -78,7 +95,7 @@ from routeshift.compat.crossing import is_shadow
 if TYPE_CHECKING:
     import asyncpg
 
-__all__ = ["Queries", "RequestQueries", "begin_sqlite"]
+__all__ = ["Queries", "RequestQueries", "ShadowCommitError", "begin_sqlite"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -182,14 +199,13 @@ class Queries:
         params: dict[str, Any],
         *,
         shadow: bool,
-        write: bool,
         first: bool = False,
     ) -> list[Row]:
         engine = self.engine
         postgres = self._postgres_of(engine)
         if postgres is not None:
-            return await postgres.fetch(statement, params, shadow, write, first)
-        return await self._in_thread(_fetch_on, engine, statement, params, shadow, write, first)
+            return await postgres.fetch(engine, statement, params, shadow, first)
+        return await self._in_thread(_fetch_on, engine, statement, params, shadow, first)
 
     async def _in_thread(self, work: Callable[..., T], *args: Any) -> T:
         call = functools.partial(contextvars.copy_context().run, work, *args)
@@ -239,21 +255,17 @@ class RequestQueries:
     async def fetch_one(self, statement: Executable, /, **params: Any) -> Row | None:
         """The first row of `statement` run with `params` (its bound parameters by
         name), None when there is none."""
-        rows = await self.queries._fetch(
-            statement, params, shadow=self.shadow, write=_writes(statement), first=True
-        )
+        rows = await self.queries._fetch(statement, params, shadow=self.shadow, first=True)
         return rows[0] if rows else None
 
     async def fetch_all(self, statement: Executable, /, **params: Any) -> Sequence[Row]:
         """Every row of `statement` run with `params`."""
-        return await self.queries._fetch(
-            statement, params, shadow=self.shadow, write=_writes(statement)
-        )
+        return await self.queries._fetch(statement, params, shadow=self.shadow)
 
     async def execute(self, statement: Executable, /, **params: Any) -> None:
         """Run `statement` with `params` for its effect: committed, or rolled back in a
         shadow copy."""
-        await self.queries._fetch(statement, params, shadow=self.shadow, write=True)
+        await self.queries._fetch(statement, params, shadow=self.shadow)
 
     async def run(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -268,24 +280,16 @@ class RequestQueries:
         return await self.queries._in_thread(_run_on, self.queries.engine, self.shadow, call)
 
 
-def _writes(statement: Executable) -> bool:
-    """Whether `statement` is run as a write: anything but a SELECT (an INSERT, UPDATE or
-    DELETE, and a `text()` whose SQL SQLAlchemy does not know)."""
-    return not getattr(statement, "is_select", False)
-
-
 # --- the thread hop ----------------------------------------------------------------------
 
 
 def _fetch_on(
-    engine: Engine,
-    statement: Executable,
-    params: dict[str, Any],
-    shadow: bool,
-    write: bool,
-    first: bool,
+    engine: Engine, statement: Executable, params: dict[str, Any], shadow: bool, first: bool
 ) -> list[Row]:
     with engine.connect() as connection:
+        if shadow:  # begun by hand: sqlite3 begins none before a CTE or DDL, say
+            transaction = connection.begin()
+            begin_sqlite(connection)
         result = connection.execute(statement, params)
         rows: list[Row] = []  # a statement without rows: an INSERT, say
         if result.returns_rows:
@@ -294,9 +298,10 @@ def _fetch_on(
                 rows = [dict(row) for row in mappings]
             elif (row := mappings.first()) is not None:
                 rows = [dict(row)]
-        if write and not shadow:
+        if shadow:
+            transaction.rollback()
+        else:
             connection.commit()
-        # else the connection's close rolls back what is left: a read, a shadow write
         return rows
 
 
@@ -304,6 +309,8 @@ def _run_on(engine: Engine, shadow: bool, work: Callable[[Connection], T]) -> T:
     with engine.connect() as connection:
         transaction = connection.begin()
         begin_sqlite(connection)
+        if shadow:
+            event.listen(connection, "commit", _refuse_commit)
         try:
             result = work(connection)
         except BaseException:
@@ -314,6 +321,18 @@ def _run_on(engine: Engine, shadow: bool, work: Callable[[Connection], T]) -> T:
         else:
             transaction.commit()
         return result
+
+
+def _refuse_commit(connection: Connection) -> None:
+    raise ShadowCommitError(
+        "a shadow copy's work committed its connection, which would keep what it wrote: "
+        "use a Session(bind=connection, join_transaction_mode='create_savepoint'), whose "
+        "commit releases a savepoint, or no commit at all (run commits when work returns)"
+    )
+
+
+class ShadowCommitError(RuntimeError):
+    """Work given to `run` in a shadow copy committed its connection."""
 
 
 def begin_sqlite(connection: Connection) -> None:
@@ -331,27 +350,53 @@ def begin_sqlite(connection: Connection) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    """A statement compiled for asyncpg: its SQL, and the value of each `$n` from the
-    parameters of a call."""
+    """A statement compiled for asyncpg: its SQL (`$n` parameters), and how the values of
+    a call become the arguments of `$1`, `$2`, ... as SQLAlchemy would make them."""
 
     sql: str
-    names: tuple[str, ...]
     compiled: SQLCompiler
+    #: Python-side defaults of an INSERT or UPDATE (`default=`, `onupdate=`): by name
+    defaults: tuple[tuple[str, Any], ...]
+    #: the rows of an INSERT's implicit RETURNING (the primary key), which the thread
+    #: hop does not return either
+    drops_rows: bool
 
-    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        arguments = []
-        for name in self.names:
-            if name in params:
-                arguments.append(params[name])
-                continue
-            bind = self.compiled.binds[name]
-            if bind.required:
-                raise TypeError(
-                    f"the statement needs a value of its parameter {name!r}: pass "
-                    f"{name}=... in the call\n  {self.sql}"
-                )
-            arguments.append(bind.effective_value)
-        return arguments
+    def arguments(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and its arguments for `params`; StatementError for a value missing,
+        as SQLAlchemy raises it."""
+        if self.defaults:
+            params = {**params}
+            for name, default in self.defaults:
+                if name not in params:
+                    params[name] = _default_value(default, params)
+        try:
+            if self.compiled.post_compile_params:  # IN lists, literal_execute
+                state = self.compiled.construct_expanded_state(params)
+                return state.statement, list(state.positional_parameters)
+            values = self.compiled.construct_params(params)
+        except InvalidRequestError as error:
+            raise StatementError(str(error), self.sql, dict(params), error) from None
+        return self.sql, [values[name] for name in self.compiled.positiontup or ()]
+
+
+class _CurrentParameters:
+    """What a context-sensitive default (`default=lambda context: ...`) is given."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.current_parameters = params
+
+    def get_current_parameters(self, isolate_multiinsert_groups: bool = True) -> dict[str, Any]:
+        return self.current_parameters
+
+
+def _default_value(default: Any, params: dict[str, Any]) -> Any:
+    if default.is_scalar:
+        return default.arg
+    if default.is_callable:
+        return default.arg(_CurrentParameters(params))
+    raise StatementError(  # a SQL expression default is rendered in the SQL, never here
+        f"a default of kind {type(default).__name__} cannot be computed here", None, params, None
+    )
 
 
 _DIALECT = asyncpg_dialect.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
@@ -366,27 +411,43 @@ class _Postgres:
 
         self.dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
         self.options = options
-        self._compiled: dict[int, tuple[Executable, _Compiled]] = {}
-        self._pools: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]
-        ] = weakref.WeakKeyDictionary()
+        self._compiled: dict[tuple[int, frozenset[str] | None], tuple[Executable, _Compiled]] = {}
+        # by loop; a task keeps its loop alive, so a closed loop's entry is swept by hand
+        self._pools: dict[asyncio.AbstractEventLoop, asyncio.Task[asyncpg.Pool]] = {}
 
-    def compiled(self, statement: Executable) -> _Compiled:
-        known = self._compiled.get(id(statement))
+    def compiled(self, statement: Executable, params: Mapping[str, Any]) -> _Compiled:
+        """`statement` compiled once (an INSERT or UPDATE once per set of parameter
+        names, as SQLAlchemy compiles it for its columns)."""
+        crud = isinstance(statement, (Insert, Update))
+        key = (id(statement), frozenset(params) if crud else None)
+        known = self._compiled.get(key)
         if known is not None and known[0] is statement:
             return known[1]
         if len(self._compiled) >= COMPILED_CACHE_SIZE:
             self._compiled.clear()
-        compiled = cast(ClauseElement, statement).compile(dialect=_DIALECT)
+        element = cast(ClauseElement, statement)
+        compiled = element.compile(dialect=_DIALECT, column_keys=sorted(params) if crud else None)
         assert isinstance(compiled, SQLCompiler)
-        result = _Compiled(str(compiled), tuple(compiled.positiontup or ()), compiled)
-        self._compiled[id(statement)] = (statement, result)  # kept, so its id stays its
+        prefetch = [*compiled.insert_prefetch, *compiled.update_prefetch]
+        is_insert = isinstance(statement, Insert)
+        result = _Compiled(
+            sql=str(compiled),
+            compiled=compiled,
+            defaults=tuple(
+                (column.key, column.default if is_insert else column.onupdate)
+                for column in prefetch
+            ),
+            drops_rows=bool(compiled.implicit_returning),
+        )
+        self._compiled[key] = (statement, result)  # kept, so its id stays its
         return result
 
     async def pool(self) -> asyncpg.Pool:
         loop = asyncio.get_running_loop()
         making = self._pools.get(loop)
         if making is None or (making.done() and not _made(making)):
+            for ended in [other for other in self._pools if other.is_closed()]:
+                del self._pools[ended]  # its connections went with its loop's sockets
             making = loop.create_task(self._make_pool())
             self._pools[loop] = making
         return await asyncio.shield(making)
@@ -404,42 +465,85 @@ class _Postgres:
                 await making.result().close()
 
     def terminate(self) -> None:
-        for loop, making in list(self._pools.items()):
-            if making.done() and _made(making) and not loop.is_closed():
-                making.result().terminate()
-        self._pools.clear()
+        """Drop every loop's pool; from another thread than a running loop's, through
+        that loop."""
+        pools, self._pools = self._pools, {}
+        for loop, making in pools.items():
+            if loop.is_closed():
+                continue
+            if not making.done():
+                stop = making.cancel
+            elif _made(making):
+                stop = making.result().terminate
+            else:
+                continue
+            if _owns(loop):
+                stop()
+            else:
+                loop.call_soon_threadsafe(stop)
 
     async def fetch(
         self,
+        engine: Engine,
         statement: Executable,
         params: dict[str, Any],
         shadow: bool,
-        write: bool,
         first: bool,
     ) -> list[Row]:
-        import asyncpg
-
-        compiled = self.compiled(statement)
-        arguments = compiled.arguments(params)
-        pool = await self.pool()
+        compiled = self.compiled(statement, params)
+        sql, arguments = compiled.arguments(params)
         try:
-            if shadow and write:
+            pool = await self.pool()
+            if shadow:  # a read too: a SELECT can write (a function, a CTE)
                 async with pool.acquire() as connection:
                     transaction = connection.transaction()
                     await transaction.start()
                     try:
-                        records = await connection.fetch(compiled.sql, *arguments)
-                        records = records[:1] if first else records
+                        records = await connection.fetch(sql, *arguments)
                     finally:
                         await transaction.rollback()
-            elif first:
-                record = await pool.fetchrow(compiled.sql, *arguments)
+            elif first and not compiled.drops_rows:
+                record = await pool.fetchrow(sql, *arguments)
                 records = [] if record is None else [record]
             else:
-                records = await pool.fetch(compiled.sql, *arguments)
-        except asyncpg.IntegrityConstraintViolationError as error:
-            raise IntegrityError(compiled.sql, arguments, error) from error
-        return [dict(record) for record in records]
+                records = await pool.fetch(sql, *arguments)
+        except Exception as error:
+            raise _translated(error, sql, arguments, engine) from error
+        if compiled.drops_rows:
+            return []
+        return (
+            [dict(record) for record in records[:1]]
+            if first
+            else [dict(record) for record in records]
+        )
+
+
+def _translated(error: Exception, sql: str, arguments: list[Any], engine: Engine) -> Exception:
+    """An asyncpg error as the `sqlalchemy.exc` error the thread hop's driver gives
+    (`orig` is asyncpg's), the engine's `hide_parameters` kept; others as they are."""
+    import asyncpg
+
+    kinds: tuple[tuple[type[BaseException], type[DBAPIError]], ...] = (
+        (asyncpg.IntegrityConstraintViolationError, IntegrityError),
+        (asyncpg.DataError, DataError),
+        (asyncpg.SyntaxOrAccessError, ProgrammingError),
+        (asyncpg.PostgresConnectionError, OperationalError),
+        (asyncpg.PostgresError, DatabaseError),
+        (asyncpg.InterfaceError, InterfaceError),
+        (OSError, OperationalError),
+    )
+    for kind, translation in kinds:
+        if isinstance(error, kind):
+            return translation(sql, arguments, error, hide_parameters=engine.hide_parameters)
+    return error
+
+
+def _owns(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether this thread may call `loop`'s callbacks directly (it runs it, or none does)."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return not loop.is_running()
 
 
 def _made(making: asyncio.Task[Any]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import importlib.util
 import logging
 import threading
@@ -32,11 +33,12 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from routeshift.compat import Queries, RequestQueries
 from routeshift.compat import queries as queries_module
+from routeshift.compat.queries import ShadowCommitError
 
 pytestmark = pytest.mark.anyio
 
@@ -165,10 +167,113 @@ async def test_a_broken_constraint_is_integrity_error_on_both(queries: Queries) 
     assert await db.fetch_one(ADD_NOTE, text="fresh") is not None  # the pool is fine
 
 
-async def test_a_missing_value_names_the_parameter(queries: Queries, engine: Engine) -> None:
-    expected = TypeError if on_postgres(engine) else StatementError
-    with pytest.raises(expected, match="note_id"):
+async def test_a_missing_value_is_sqlalchemys_statement_error(queries: Queries) -> None:
+    with pytest.raises(StatementError, match="A value is required for bind parameter 'note_id'"):
         await queries.bind().fetch_one(NOTE_BY_ID)
+
+
+def _stamped(context: Any) -> str:
+    return f"for {context.get_current_parameters()['name']}"
+
+
+STAMPS = Table(
+    "stamps",
+    METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50)),
+    Column("kind", String(10), default="plain"),
+    Column("label", String(50), default=_stamped),
+    Column("version", Integer, default=lambda: 1, onupdate=lambda: 2),
+)
+
+
+async def test_python_side_defaults_and_in_lists_as_sqlalchemy_runs_them(
+    queries: Queries, engine: Engine
+) -> None:
+    """What SQLAlchemy's execution does beyond the SQL: a column's `default=` (a value, a
+    callable, one that reads the row's parameters) and `onupdate=`, the columns of a
+    bare `insert(table)` from the call's names, IN lists expanded; and an INSERT without
+    RETURNING gives no row (PostgreSQL's implicit RETURNING of the key is not shown)."""
+    db = queries.bind()
+    bare = insert(STAMPS)
+    assert await db.fetch_one(bare, name="a") is None
+    await db.execute(bare, name="b", kind="rare")
+    rows = await db.fetch_all(select(STAMPS).order_by(STAMPS.c.id))
+    assert [(r["name"], r["kind"], r["label"], r["version"]) for r in rows] == [
+        ("a", "plain", "for a", 1),
+        ("b", "rare", "for b", 1),
+    ]
+    await db.execute(
+        update(STAMPS).where(STAMPS.c.name == bindparam("who")).values(kind="x"), who="a"
+    )
+    versions = await db.fetch_all(select(STAMPS.c.version).order_by(STAMPS.c.id))
+    assert [row["version"] for row in versions] == [2, 1]
+    listed = select(NOTES.c.text).where(NOTES.c.id.in_([1, 2, 99])).order_by(NOTES.c.id)
+    assert [row["text"] for row in await db.fetch_all(listed)] == ["first", "second"]
+    expanding = select(NOTES.c.id).where(
+        NOTES.c.text.in_(bindparam("texts", expanding=True)), NOTES.c.id > bindparam("above")
+    )
+    assert await db.fetch_all(expanding, texts=["first", "second"], above=1) == [{"id": 2}]
+    assert await db.fetch_all(expanding, texts=[], above=0) == []
+
+
+async def test_a_shadow_copys_ddl_and_cte_writes_are_rolled_back_too(
+    queries: Queries, engine: Engine
+) -> None:
+    """sqlite3 sends no BEGIN before DDL or a WITH: the shadow's transaction is begun by
+    hand, so they are rolled back as an INSERT is."""
+    shadow = queries.bind(shadow=True)
+    await shadow.execute(text("CREATE TABLE ghost (x INTEGER)"))
+    copied = insert(NOTES).from_select(["text"], select(NOTES.c.text + " copy"))
+    await shadow.execute(copied.add_cte(select(NOTES.c.id).cte("unused")))
+    assert texts(engine) == ["first", "second"]
+    with engine.connect() as connection:
+        tables = connection.execute(
+            text("SELECT 1 FROM information_schema.tables WHERE table_name = 'ghost'")
+            if on_postgres(engine)
+            else text("SELECT 1 FROM sqlite_master WHERE name = 'ghost'")
+        )
+        assert tables.first() is None
+
+
+async def test_a_shadow_copys_work_may_not_commit_its_connection(
+    queries: Queries, engine: Engine
+) -> None:
+    def commits(connection: Connection) -> None:
+        connection.execute(insert(NOTES).values(text="kept?"))
+        connection.commit()
+
+    with pytest.raises(ShadowCommitError, match="join_transaction_mode='create_savepoint'"):
+        await queries.bind(shadow=True).run(commits)
+    assert texts(engine) == ["first", "second"]
+
+
+async def test_errors_keep_the_engines_hide_parameters(engine: Engine, pool: CountingPool) -> None:
+    hidden = create_engine(engine.url, hide_parameters=True)
+    queries = Queries(hidden, executor=pool)
+    try:
+        with pytest.raises(IntegrityError) as raised:
+            await queries.bind().fetch_one(ADD_NOTE, text="first")
+        assert "[SQL parameters hidden due to hide_parameters=True]" in str(raised.value)
+        assert "'first'" not in str(raised.value)
+    finally:
+        await queries.close()
+        hidden.dispose()
+
+
+async def test_a_value_beyond_the_columns_type_is_data_error(postgres_url: str) -> None:
+    """PostgreSQL's INTEGER is 32 bits: asyncpg refuses the value, as psycopg's server
+    does, and both are SQLAlchemy's DataError."""
+    engine = create_engine(postgres_url)
+    METADATA.create_all(engine)
+    big = select(NOTES).where(NOTES.c.stars == bindparam("stars"))
+    for queries in (Queries(engine), Queries(engine, asyncpg=False)):
+        try:
+            with pytest.raises(DataError):
+                await queries.bind().fetch_all(big, stars=3_000_000_000)
+        finally:
+            await queries.close()
+    engine.dispose()
 
 
 async def test_run_gives_one_transaction_in_a_worker_thread(
@@ -239,9 +344,20 @@ def test_each_event_loop_gets_its_pool(postgres_url: str) -> None:
         await queries.close()
         return len(rows)
 
+    async def unclosed_read() -> int:
+        return len(await queries.bind().fetch_all(select(NOTES.c.id)))
+
     try:
         assert asyncio.run(one_read()) == 0
         assert asyncio.run(one_read()) == 0  # a new loop: a new pool, not the closed one
+        # a loop that ends without `close`: its pool is dropped when the next loop makes
+        # one, and Python says what was left open
+        with pytest.warns(ResourceWarning, match="unclosed"):
+            assert asyncio.run(unclosed_read()) == asyncio.run(unclosed_read()) == 0
+            postgres = next(iter(queries._postgres.values()))
+            assert len(postgres._pools) == 1  # the ended loop's pool swept, not kept
+            queries.dispose()  # forgets the other: its loop is closed
+            gc.collect()
     finally:
         queries.dispose()
         engine.dispose()
@@ -282,11 +398,11 @@ def test_a_statement_is_compiled_once_and_the_cache_is_bounded(
 ) -> None:
     """No server needed: compiling for asyncpg is SQLAlchemy's dialect alone."""
     postgres = queries_module._Postgres("postgresql://u@127.0.0.1/db", {})
-    compiled = postgres.compiled(ADD_NOTE)
-    assert compiled is postgres.compiled(ADD_NOTE)
+    compiled = postgres.compiled(ADD_NOTE, {"text": "x"})
+    assert compiled is postgres.compiled(ADD_NOTE, {"text": "y"})
     assert compiled.sql.startswith("INSERT INTO notes (text, stars) VALUES ($1")
-    assert compiled.arguments({"text": "x"}) == ["x", None]  # stars: not required
+    assert compiled.arguments({"text": "x"})[1] == ["x", None]  # stars: not required
     monkeypatch.setattr(queries_module, "COMPILED_CACHE_SIZE", 2)
     for note_id in range(5):  # statements made per call: compiled each time, not kept
-        postgres.compiled(select(NOTES).where(NOTES.c.id == note_id))
+        postgres.compiled(select(NOTES).where(NOTES.c.id == note_id), {})
     assert len(postgres._compiled) <= 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -18,14 +18,19 @@ class Base(DeclarativeBase):
     pass
 
 
-#: the largest id a SQL INTEGER holds; a larger one names no user (never a 500)
+#: the largest id the id column holds (64 bits: SQLite's INTEGER, PostgreSQL's BIGINT); a
+#: larger one names no user (never a 500)
 MAX_ID = 2**63 - 1
+
+#: 64-bit ids: BIGINT, except on SQLite, where only INTEGER PRIMARY KEY autoincrements
+#: (and is 64 bits already)
+Id = BigInteger().with_variant(Integer, "sqlite")
 
 
 class User(Base):
     __tablename__ = "users"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254), unique=True)
     age: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import socket
 import threading
 import time
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import uvicorn
 import yaml
-from postgres_server import PostgresUnavailable, TemporaryPostgres
+from postgres_server import REQUIRE_VARIABLE, PostgresUnavailable, TemporaryPostgres
 
 SHOP_ROUTES: list[dict[str, Any]] = [
     {
@@ -170,16 +171,22 @@ def postgres_server() -> Iterator[TemporaryPostgres]:
     try:
         server = TemporaryPostgres.start()
     except PostgresUnavailable as unavailable:
+        if os.environ.get(REQUIRE_VARIABLE) == "1":
+            pytest.fail(f"no PostgreSQL server ({REQUIRE_VARIABLE}=1): {unavailable}")
         pytest.skip(f"no PostgreSQL server: {unavailable}")
     yield server
     server.stop()
 
 
 @pytest.fixture
-def postgres_url(postgres_server: TemporaryPostgres, request: pytest.FixtureRequest) -> str:
-    """The URL of a new, empty database for this test on the session's server."""
-    digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
-    return postgres_server.new_database(f"test_{digest}")
+def postgres_url(
+    postgres_server: TemporaryPostgres, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """The URL of a new, empty database for this test on the session's server, dropped
+    after it."""
+    name = f"test_{hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]}"
+    yield postgres_server.new_database(name)
+    postgres_server.drop_database(name)
 
 
 class Shadowed:

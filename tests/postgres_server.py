@@ -9,7 +9,9 @@ server runs as user `nobody`.
 The binaries are found on PATH, else in Debian's /usr/lib/postgresql/<version>/bin
 (`scripts/setup test` installs Debian's postgresql as root when they are missing).
 `ROUTESHIFT_TEST_POSTGRES_URL` names a server to use instead (the URL of a database in
-which the user may CREATE DATABASE).
+which the user may CREATE DATABASE). Where no server can be had, the tests that need one
+are skipped with the reason, unless `ROUTESHIFT_REQUIRE_POSTGRES=1` (scripts/test sets it
+where scripts/setup installs the server), which makes that a failure.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from servers import free_port
 
 #: the URL of an existing server to use instead of a temporary one
 URL_VARIABLE = "ROUTESHIFT_TEST_POSTGRES_URL"
+#: "1": a server that cannot be had fails the tests that need it instead of skipping them
+REQUIRE_VARIABLE = "ROUTESHIFT_REQUIRE_POSTGRES"
 
 #: the driver the legacy app's engine uses (psycopg 3); the ports use asyncpg
 DRIVER = "postgresql+psycopg"
@@ -68,8 +72,9 @@ class TemporaryPostgres:
                 "/usr/lib/postgresql/*/bin: as root, scripts/setup test installs Debian's "
                 f"postgresql; or set {URL_VARIABLE} to a server's URL"
             )
-        folder = Path(tempfile.mkdtemp(prefix="routeshift-pg-"))
         owner = _server_user()
+        # as root, in /tmp itself: the server's user must reach it (TMPDIR may be private)
+        folder = Path(tempfile.mkdtemp(prefix="routeshift-pg-", dir="/tmp" if owner else None))
         if owner is not None:
             os.chown(folder, owner.pw_uid, owner.pw_gid)
         data, log, port = folder / "data", folder / "server.log", free_port()
@@ -97,6 +102,10 @@ class TemporaryPostgres:
                 *("-D", data, "-l", log, "-o", options, "-w", "-t", str(START_SECONDS)),
                 "start",
             )
+        except PostgresUnavailable as unavailable:
+            log_tail = _tail(log)
+            server.stop()
+            raise PostgresUnavailable(f"{unavailable}\n{log_tail}".rstrip()) from None
         except BaseException:
             server.stop()
             raise
@@ -114,36 +123,65 @@ class TemporaryPostgres:
             connection.execute(f'CREATE DATABASE "{name}"')
         return url.set(database=name).render_as_string(hide_password=False)
 
+    def drop_database(self, name: str) -> None:
+        """Drop database `name`, its connections closed first (PostgreSQL 13 and later)."""
+        import psycopg
+        from sqlalchemy import make_url
+
+        dsn = make_url(self.url).set(drivername="postgresql").render_as_string(False)
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def stop(self) -> None:
         """Stop the server and delete its folder (nothing for a server named by URL)."""
-        if self._folder is None:
+        folder, self._folder = self._folder, None
+        if folder is None:
             return
-        binaries = server_binaries()
-        data = self._folder / "data"
-        if binaries is not None and (data / "postmaster.pid").exists():
-            _run(_server_user(), binaries / "pg_ctl", "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(self._folder, ignore_errors=True)
-        self._folder = None
+        try:
+            binaries = server_binaries()
+            data = folder / "data"
+            if binaries is not None and (data / "postmaster.pid").exists():
+                _run(_server_user(), binaries / "pg_ctl", "-D", data, "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _server_user() -> pwd.struct_passwd | None:
     """Who runs the server: nobody when this process is root (PostgreSQL refuses root),
     else this process's user (None)."""
-    return pwd.getpwnam("nobody") if os.geteuid() == 0 else None
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam("nobody")
+    except KeyError:
+        raise PostgresUnavailable(
+            "running as root, and there is no user nobody to run the server as "
+            "(PostgreSQL refuses root)"
+        ) from None
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def _run(owner: pwd.struct_passwd | None, *argv: object) -> None:
     as_owner = {} if owner is None else {"user": owner.pw_uid, "group": owner.pw_gid}
-    done = subprocess.run(
-        [str(arg) for arg in argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=START_SECONDS,
-        cwd="/",
-        extra_groups=[] if owner is not None else None,
-        **as_owner,  # type: ignore[arg-type]
-    )
+    try:
+        done = subprocess.run(
+            [str(arg) for arg in argv],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=START_SECONDS + 30,  # beyond pg_ctl's own -t, which reports itself
+            cwd="/",
+            extra_groups=[] if owner is not None else None,
+            **as_owner,  # type: ignore[arg-type]
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise PostgresUnavailable(f"{Path(str(argv[0])).name}: {error}") from None
     if done.returncode != 0:
         raise PostgresUnavailable(
             f"{Path(str(argv[0])).name} failed ({done.returncode}):\n{done.stdout}{done.stderr}"

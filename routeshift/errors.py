@@ -16,7 +16,8 @@
     +-- ScaffoldError          the route to scaffold, or an option, does not fit
     |   +-- ScaffoldExists     a file to write exists and --force was not given
     +-- CrossingError          a port uses routeshift.compat in a way that cannot work
-    |                          (not installed on the app, no legacy app, a missing driver)
+    |   |                      (not installed on the app, no legacy app, a missing driver)
+    |   +-- ShadowCommitError  a shadow copy's work committed its connection
     +-- ContractMismatch       a contract case whose replies differ; also an
                                AssertionError, so pytest shows it as a failed check
 
@@ -49,6 +50,7 @@ __all__ = [
     "RouteshiftError",
     "ScaffoldError",
     "ScaffoldExists",
+    "ShadowCommitError",
     "StoreError",
     "did_you_mean",
     "display_path",
@@ -200,6 +202,11 @@ class ScaffoldExists(ScaffoldError):
 class CrossingError(RouteshiftError):
     """routeshift.compat cannot do what a port asks: the crossing is not installed on
     the modern app, the legacy app cannot be found, or a driver is missing."""
+
+
+class ShadowCommitError(CrossingError):
+    """Work given to `RequestQueries.run` in a shadow copy committed its connection, which
+    would keep what it wrote (routeshift.compat.queries)."""
 
 
 class _Reported(Protocol):

@@ -91,11 +91,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from starlette.requests import Request
 
 from routeshift.compat.crossing import is_shadow
+from routeshift.errors import ShadowCommitError
 
 if TYPE_CHECKING:
     import asyncpg
 
-__all__ = ["Queries", "RequestQueries", "ShadowCommitError", "begin_sqlite"]
+__all__ = ["Queries", "RequestQueries", "begin_sqlite"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -329,10 +330,6 @@ def _refuse_commit(connection: Connection) -> None:
         "use a Session(bind=connection, join_transaction_mode='create_savepoint'), whose "
         "commit releases a savepoint, or no commit at all (run commits when work returns)"
     )
-
-
-class ShadowCommitError(RuntimeError):
-    """Work given to `run` in a shadow copy committed its connection."""
 
 
 def begin_sqlite(connection: Connection) -> None:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from routeshift.compat import Queries, RequestQueries
 from routeshift.compat import queries as queries_module
-from routeshift.compat.queries import ShadowCommitError
+from routeshift.errors import ShadowCommitError
 
 pytestmark = pytest.mark.anyio
 

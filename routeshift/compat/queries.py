@@ -59,8 +59,9 @@ lifespan shutdown (`await queries.close()`): a pool lives as long as its event l
 `dispose()`.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: FastAPI 0.115 (the oldest supported) reads the
+# annotations of a callable instance's __call__ (`Depends(queries)`) as they are, without
+# the module's globals, and would take the string "Request" for a query parameter
 import asyncio
 import contextvars
 import functools
@@ -151,11 +152,11 @@ class Queries:
     def __repr__(self) -> str:
         return f"Queries({self._engine_source!r})"
 
-    async def __call__(self, request: Request) -> RequestQueries:
+    async def __call__(self, request: Request) -> "RequestQueries":
         """The dependency: the request's queries (async, no I/O: no thread hop)."""
         return RequestQueries(self, is_shadow(request.scope))
 
-    def bind(self, *, shadow: bool = False) -> RequestQueries:
+    def bind(self, *, shadow: bool = False) -> "RequestQueries":
         """Queries as a request would make them, outside a request (tests, scripts)."""
         return RequestQueries(self, shadow)
 
@@ -212,7 +213,7 @@ class Queries:
         call = functools.partial(contextvars.copy_context().run, work, *args)
         return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
-    def _postgres_of(self, engine: Engine) -> _Postgres | None:
+    def _postgres_of(self, engine: Engine) -> "_Postgres | None":
         """The asyncpg side of `engine`'s database, None for the thread hop; looked up
         once per engine (the URL's rendering costs more than the lookup)."""
         try:
@@ -221,7 +222,7 @@ class Queries:
             found = self._seen[engine] = self._postgres_for(engine)
             return found
 
-    def _postgres_for(self, engine: Engine) -> _Postgres | None:
+    def _postgres_for(self, engine: Engine) -> "_Postgres | None":
         if not self.use_asyncpg or engine.dialect.name != "postgresql":
             return None
         key = engine.url.render_as_string(hide_password=False)
@@ -439,7 +440,7 @@ class _Postgres:
         self._compiled[key] = (statement, result)  # kept, so its id stays its
         return result
 
-    async def pool(self) -> asyncpg.Pool:
+    async def pool(self) -> "asyncpg.Pool":
         loop = asyncio.get_running_loop()
         making = self._pools.get(loop)
         if making is None or (making.done() and not _made(making)):
@@ -449,7 +450,7 @@ class _Postgres:
             self._pools[loop] = making
         return await asyncio.shield(making)
 
-    async def _make_pool(self) -> asyncpg.Pool:
+    async def _make_pool(self) -> "asyncpg.Pool":
         import asyncpg
 
         return await asyncpg.create_pool(self.dsn, **{"min_size": 1, **self.options})

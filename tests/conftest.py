@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +234,25 @@ def login_cookie() -> dict[str, str]:
 
     name, value = signed_session(legacy_flask.app, {"user_id": 1})
     return {"Cookie": f"{name}={value}"}
+
+
+@pytest.fixture
+def port_request(
+    thread_hops: list[str], login_cookie: dict[str, str]
+) -> Callable[..., Awaitable[Any]]:
+    """`await port_request(client, method, path, body, logged_in)`: one request of the
+    example's hop counts, `thread_hops` then holding its hops only. A path with `{task}`
+    gets a task made first; `logged_in` sends user 1's login."""
+
+    async def send(client: Any, method: str, path: str, body: Any, logged_in: bool) -> Any:
+        if "{task}" in path:
+            created = await client.post("/tasks", json={"command": "report"})
+            path = path.format(task=created.json()["id"])
+        headers = login_cookie if logged_in else {}
+        thread_hops.clear()
+        return await client.request(method, path, json=body, headers=headers)
+
+    return send
 
 
 #: fixtures that start a real server or browser: a test using one is a `live` test

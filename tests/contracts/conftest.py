@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 
 from legacy_flask.database import dispose_engines, init_db, make_engine
 from legacy_flask.models import Task
@@ -32,15 +32,21 @@ KNOWN_TASK = {
 }
 
 
+def seed(engine: Engine) -> None:
+    """What every copy starts with: the tables, the two seed users, the known task (on
+    SQLite here, on PostgreSQL in tests/example/test_example_postgres.py)."""
+    init_db(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(Task), [KNOWN_TASK])
+
+
 @pytest.fixture(scope="session")
 def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template: tables, the two seed users, the known task; one self-contained file."""
     path = tmp_path_factory.mktemp("contracts") / "seeded.db"
     engine = make_engine(f"sqlite:///{path}")
     try:
-        init_db(engine)
-        with engine.begin() as connection:
-            connection.execute(insert(Task), [KNOWN_TASK])
+        seed(engine)
         with engine.connect() as connection:
             # init_db switched to WAL: fold the log back so that one file is the database
             connection.exec_driver_sql("PRAGMA journal_mode=DELETE")

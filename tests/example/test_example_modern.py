@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -368,7 +368,7 @@ EVERY_PORT = [
 async def test_each_port_takes_the_fewest_thread_hops(
     client: httpx.AsyncClient,
     thread_hops: list[str],
-    login_cookie: dict[str, str],
+    port_request: Callable[..., Awaitable[httpx.Response]],
     method: str,
     path: str,
     body: Any,
@@ -381,12 +381,7 @@ async def test_each_port_takes_the_fewest_thread_hops(
     three of the database pool's), the database opened in the pool's thread only, and
     the legacy session opened and saved on the event loop (Flask's signed cookie:
     signing, no I/O). Counted: anyio's `run_sync` and the pool's `submit`."""
-    if "{task}" in path:
-        created = await client.post("/tasks", json={"command": "report"})
-        path = path.format(task=created.json()["id"])
-    headers = login_cookie if logged_in else {}
-    thread_hops.clear()  # the hops of the request only
-    response = await client.request(method, path, json=body, headers=headers)
+    response = await port_request(client, method, path, body, logged_in)
     assert response.status_code == status, response.text
     assert len(thread_hops) == expected, thread_hops
 

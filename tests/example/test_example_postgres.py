@@ -5,17 +5,17 @@ with both sides on PostgreSQL, each from a copy of one seeded database."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from conftest import Shadowed
+from contracts.conftest import seed
 from postgres_server import TemporaryPostgres
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, select, text
 
 import modern_api
 from legacy_flask.database import dispose_engines, get_engine
@@ -27,15 +27,6 @@ from routeshift.prove.cases import load_cases
 pytestmark = pytest.mark.anyio
 
 REPO = Path(__file__).resolve().parents[2]
-
-#: the task the contract cases of GET /tasks/<id> find (tests/contracts/conftest.py)
-KNOWN_TASK = {
-    "id": "0b7e6f4c-3c1a-4f59-9d2e-8a6b1c2d3e4f",
-    "command": "rotate logs",
-    "priority": "high",
-    "status": "queued",
-    "created_at": datetime(2024, 3, 4, 5, 6, 7),
-}
 
 
 @pytest.fixture
@@ -106,7 +97,7 @@ PORTS_ON_POSTGRES = [
 async def test_each_port_on_postgresql_is_async_end_to_end(
     client: httpx.AsyncClient,
     thread_hops: list[str],
-    login_cookie: dict[str, str],
+    port_request: Callable[..., Awaitable[httpx.Response]],
     method: str,
     path: str,
     body: Any,
@@ -116,12 +107,7 @@ async def test_each_port_on_postgresql_is_async_end_to_end(
 ) -> None:
     """Counted as the SQLite hop test counts them: anyio's `run_sync` and the database
     pool's `submit`."""
-    if "{task}" in path:
-        created = await client.post("/tasks", json={"command": "report"})
-        path = path.format(task=created.json()["id"])
-    headers = login_cookie if logged_in else {}
-    thread_hops.clear()  # the hops of the request only
-    response = await client.request(method, path, json=body, headers=headers)
+    response = await port_request(client, method, path, body, logged_in)
     assert response.status_code == status, response.text
     assert len(thread_hops) == expected, thread_hops
 
@@ -173,11 +159,7 @@ def postgres_state(postgres_server: TemporaryPostgres) -> Iterator[StateHook]:
     seeded = postgres_server.new_database("contracts_seeded")
     engine = create_engine(seeded)
     try:
-        from legacy_flask.database import init_db
-
-        init_db(engine)
-        with engine.begin() as connection:
-            connection.execute(insert(Task), [KNOWN_TASK])
+        seed(engine)
     finally:
         engine.dispose()
     numbers = itertools.count(1)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -117,28 +115,6 @@ def open_session(url: str | None = None) -> Session:
         get_engine(resolved)
         factory = _factories[resolved]
     return factory()
-
-
-@contextmanager
-def rolled_back_session(url: str | None = None) -> Iterator[Session]:
-    """A session whose writes never land: everything runs in one outer transaction
-    that is rolled back at the end, and `session.commit()` only releases a savepoint.
-
-    Used for shadow traffic, where the modern app must not write what legacy already did.
-    """
-    engine = get_engine(url)
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        if connection.dialect.name == "sqlite":
-            # sqlite3's legacy transaction control sends no BEGIN before a SAVEPOINT,
-            # so a released savepoint would commit; begin the outer transaction by hand
-            connection.exec_driver_sql("BEGIN")
-        session = Session(bind=connection, join_transaction_mode="create_savepoint")
-        try:
-            yield session
-        finally:
-            session.close()
-            transaction.rollback()
 
 
 def dispose_engines() -> None:

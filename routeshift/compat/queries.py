@@ -509,11 +509,7 @@ class _Postgres:
             raise _translated(error, sql, arguments, engine) from error
         if compiled.drops_rows:
             return []
-        return (
-            [dict(record) for record in records[:1]]
-            if first
-            else [dict(record) for record in records]
-        )
+        return [dict(record) for record in (records[:1] if first else records)]
 
 
 def _translated(error: Exception, sql: str, arguments: list[Any], engine: Engine) -> Exception:

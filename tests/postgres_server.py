@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from servers import free_port
+from sqlalchemy import make_url
 
 #: the URL of an existing server to use instead of a temporary one
 URL_VARIABLE = "ROUTESHIFT_TEST_POSTGRES_URL"
@@ -113,24 +114,21 @@ class TemporaryPostgres:
 
     def new_database(self, name: str) -> str:
         """A new, empty database `name` on the server, by its URL."""
-        import psycopg
-        from sqlalchemy import make_url
-
-        url = make_url(self.url)
-        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(dsn, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            connection.execute(f'CREATE DATABASE "{name}"')
-        return url.set(database=name).render_as_string(hide_password=False)
+        self._admin(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+        return make_url(self.url).set(database=name).render_as_string(hide_password=False)
 
     def drop_database(self, name: str) -> None:
         """Drop database `name`, its connections closed first (PostgreSQL 13 and later)."""
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _admin(self, *commands: str) -> None:
+        """`commands` on the server's `url` database, each outside a transaction."""
         import psycopg
-        from sqlalchemy import make_url
 
         dsn = make_url(self.url).set(drivername="postgresql").render_as_string(False)
         with psycopg.connect(dsn, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for command in commands:
+                connection.execute(command)
 
     def stop(self) -> None:
         """Stop the server and delete its folder (nothing for a server named by URL)."""

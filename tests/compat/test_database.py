@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from conftest import write_registry
+from conftest import Shadowed, write_registry
 from fastapi import Depends, FastAPI, HTTPException
 from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
@@ -163,17 +163,6 @@ def create_port(database: LegacyDatabase) -> FastAPI:
     return api
 
 
-def shadowed(app: ASGIApp) -> ASGIApp:
-    """The app with every request marked as the gateway marks a shadow copy."""
-
-    async def call(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope = {**scope, "state": {**scope.get("state", {}), "routeshift_shadow": True}}
-        await app(scope, receive, send)
-
-    return call
-
-
 class Port:
     """The port in-process, through httpx's ASGI transport on one event loop (the async
     engine's connections belong to it), with its lifespan run around the requests."""
@@ -297,7 +286,7 @@ def test_queries_on_the_apps_engine_see_the_views_rows_and_a_shadow_writes_nothi
 ) -> None:
     """`database.queries`: Core statements on Flask-SQLAlchemy's own engine (one thread
     hop on SQLite), the shadow copy's INSERT rolled back; its lifespan closes them."""
-    port, shadow = Port(create_port(database)), Port(create_port(database), wrap=shadowed)
+    port, shadow = Port(create_port(database)), Port(create_port(database), wrap=Shadowed)
     try:
         flask = legacy.test_client()
         assert flask.post("/notes", json={"text": "from flask"}).status_code == 201
@@ -403,7 +392,7 @@ def test_a_shadow_copys_committed_write_does_not_persist(
 ) -> None:
     flask = legacy.test_client()
     flask.post("/notes", json={"text": "real"})
-    shadow = Port(create_port(database), wrap=shadowed)
+    shadow = Port(create_port(database), wrap=Shadowed)
     try:
         created = shadow.post(f"{prefix}/notes", json={"text": "shadow"})
         assert created.status_code == 201
